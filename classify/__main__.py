@@ -1,0 +1,5 @@
+"""`python -m classify` runs the command line."""
+
+from classify.cli import main
+
+main()

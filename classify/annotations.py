@@ -1,0 +1,277 @@
+"""Read and validate labeled paragraphs (the ground truth everything is measured on).
+
+An annotation file is CSV or JSONL with one paragraph per record:
+
+=========  ========  ==========================================================================
+column     required  meaning
+=========  ========  ==========================================================================
+id         yes       unique paragraph id (``<document>:<index>`` for segmented documents)
+text       yes       the paragraph text, exactly as in the source document
+themes     yes       theme names; CSV: ``;``-separated (empty = no theme); JSONL: a list
+document   no        source document (file stem); paragraphs of one document are kept on one
+                     side of every cross-validation split. Empty: the paragraph is its own group
+start/end  no        character offsets of ``text`` in the source document
+kind       no        ``body`` (default), ``heading``, ``byline``, ``caption`` or ``boilerplate``
+source     no        where the row comes from (e.g. ``seeds``); free text
+lang       no        language code (e.g. ``en``, ``ru``)
+=========  ========  ==========================================================================
+
+Other columns (notes) are allowed and ignored. Every error names the file and line.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classify.errors import ClassifyError
+from classify.labels import LabelSet
+from classify.segment import KINDS, read_document
+
+REQUIRED_COLUMNS = ("id", "text", "themes")
+THEME_SEPARATOR = ";"
+
+
+@dataclass(frozen=True, slots=True)
+class LabeledParagraph:
+    id: str
+    text: str
+    themes: tuple[str, ...]
+    document: str = ""
+    start: int | None = None
+    end: int | None = None
+    kind: str = "body"
+    source: str = ""
+    lang: str = ""
+
+    @property
+    def group(self) -> str:
+        """The cross-validation group: the source document, or the paragraph itself."""
+        return self.document or self.id
+
+
+@dataclass(frozen=True)
+class Annotations:
+    """Validated labeled paragraphs in file order, with their label set.
+
+    Example:
+        >>> from classify.labels import load_label_set
+        >>> ann = load_annotations("labels/seeds.csv", load_label_set("labels/themes.toml"))
+        >>> ann.y.shape
+        (159, 5)
+    """
+
+    label_set: LabelSet
+    paragraphs: tuple[LabeledParagraph, ...]
+    path: str = ""
+
+    def __len__(self) -> int:
+        return len(self.paragraphs)
+
+    @property
+    def texts(self) -> list[str]:
+        return [p.text for p in self.paragraphs]
+
+    @property
+    def ids(self) -> list[str]:
+        return [p.id for p in self.paragraphs]
+
+    @property
+    def groups(self) -> np.ndarray:
+        return np.array([p.group for p in self.paragraphs], dtype=object)
+
+    @property
+    def y(self) -> np.ndarray:
+        """Indicator matrix, one row per paragraph, one column per theme (label-set order)."""
+        column = {name: j for j, name in enumerate(self.label_set.names)}
+        y = np.zeros((len(self.paragraphs), len(column)), dtype=np.int8)
+        for i, paragraph in enumerate(self.paragraphs):
+            for theme in paragraph.themes:
+                y[i, column[theme]] = 1
+        return y
+
+    def where(self, *, kinds: Iterable[str] | None = None) -> Annotations:
+        """The paragraphs whose kind is in ``kinds`` (all when ``None``)."""
+        if kinds is None:
+            return self
+        wanted = set(kinds)
+        kept = tuple(p for p in self.paragraphs if p.kind in wanted)
+        return replace(self, paragraphs=kept)
+
+    def fingerprint(self) -> str:
+        """sha256 of the ids, texts and themes (in id order) and the label set: the data hash."""
+        digest = hashlib.sha256(self.label_set.fingerprint.encode())
+        for p in sorted(self.paragraphs, key=lambda p: p.id):
+            record = json.dumps([p.id, p.text, list(p.themes)], ensure_ascii=False)
+            digest.update(record.encode() + b"\n")
+        return digest.hexdigest()
+
+
+def load_annotations(
+    path: str | Path,
+    label_set: LabelSet,
+    *,
+    documents_dir: str | Path | None = None,
+) -> Annotations:
+    """Read, validate and return an annotation file (``.csv`` or ``.jsonl``).
+
+    With ``documents_dir``, every row that names a document and offsets must match that
+    document's text, so labels never silently drift from their source.
+
+    Example:
+        >>> from classify.labels import load_label_set
+        >>> label_set = load_label_set("labels/themes.toml")
+        >>> len(load_annotations("labels/seeds.csv", label_set, documents_dir="seeds"))
+        159
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ClassifyError(f"annotation file not found: {path}")
+    reader = _read_jsonl if path.suffix.lower() == ".jsonl" else _read_csv
+    documents = _DocumentCache(Path(documents_dir)) if documents_dir is not None else None
+    paragraphs: list[LabeledParagraph] = []
+    first_line: dict[str, int] = {}
+    for line, record in reader(path):
+        where = f"{path}:{line}"
+        paragraph = _parse_record(record, label_set, where)
+        if paragraph.id in first_line:
+            raise ClassifyError(
+                f"{where}: duplicate id {paragraph.id!r} (first on line {first_line[paragraph.id]})"
+            )
+        first_line[paragraph.id] = line
+        if documents is not None:
+            documents.check(paragraph, where)
+        paragraphs.append(paragraph)
+    if not paragraphs:
+        raise ClassifyError(f"{path}: no labeled paragraphs")
+    return Annotations(label_set, tuple(paragraphs), str(path))
+
+
+def _parse_record(record: dict[str, Any], label_set: LabelSet, where: str) -> LabeledParagraph:
+    pid = str(record.get("id") or "").strip()
+    if not pid:
+        raise ClassifyError(f"{where}: empty id")
+    text = record.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ClassifyError(f"{where}: empty text for paragraph {pid!r}")
+    themes = label_set.check(_theme_list(record.get("themes"), where), where=where)
+    kind = str(record.get("kind") or "body").strip()
+    if kind not in KINDS:
+        raise ClassifyError(
+            f"{where}: unknown kind {kind!r}", hint=f"use one of {', '.join(KINDS)}"
+        )
+    return LabeledParagraph(
+        id=pid,
+        text=text,
+        themes=themes,
+        document=str(record.get("document") or "").strip(),
+        start=_offset(record.get("start"), where),
+        end=_offset(record.get("end"), where),
+        kind=kind,
+        source=str(record.get("source") or "").strip(),
+        lang=str(record.get("lang") or "").strip(),
+    )
+
+
+def _theme_list(value: Any, where: str) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [t.strip() for t in value.split(THEME_SEPARATOR) if t.strip()]
+    if isinstance(value, list) and all(isinstance(t, str) for t in value):
+        return [t.strip() for t in value if t.strip()]
+    raise ClassifyError(f"{where}: themes must be a list of names or a ';'-separated string")
+
+
+def _offset(value: Any, where: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        offset = int(value)
+    except (TypeError, ValueError):
+        raise ClassifyError(f"{where}: offset {value!r} is not a whole number") from None
+    if offset < 0:
+        raise ClassifyError(f"{where}: negative offset {offset}")
+    return offset
+
+
+def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with _open_text(path) as handle:
+        reader = csv.DictReader(handle)
+        _check_columns(reader.fieldnames or [], path)
+        line = reader.line_num + 1  # the first data record starts after the header
+        for record in reader:
+            if None in record:
+                raise ClassifyError(f"{path}:{line}: more fields than columns")
+            yield line, record
+            line = reader.line_num + 1
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with _open_text(path) as handle:
+        for line, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise ClassifyError(f"{path}:{line}: not valid JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise ClassifyError(f"{path}:{line}: expected a JSON object")
+            _check_columns(list(record), path, line)
+            yield line, record
+
+
+def _open_text(path: Path):
+    try:
+        # newline="" lets the csv module see quoted line breaks; utf-8-sig drops a BOM.
+        return path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise ClassifyError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _check_columns(columns: list[str], path: Path, line: int | None = None) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        where = f"{path}:{line}" if line else str(path)
+        raise ClassifyError(
+            f"{where}: missing column(s) {', '.join(missing)}",
+            hint=f"an annotation file needs {', '.join(REQUIRED_COLUMNS)}",
+        )
+
+
+class _DocumentCache:
+    """Reads each source document once, to check rows against it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._texts: dict[str, str] = {}
+
+    def check(self, paragraph: LabeledParagraph, where: str) -> None:
+        if not paragraph.document or paragraph.start is None or paragraph.end is None:
+            return
+        source = self._text(paragraph.document, where)
+        if source[paragraph.start : paragraph.end] != paragraph.text:
+            raise ClassifyError(
+                f"{where}: text of {paragraph.id!r} no longer matches "
+                f"{paragraph.document} at {paragraph.start}:{paragraph.end}",
+                hint="re-run `classify segment` on the document and update the row",
+            )
+
+    def _text(self, document: str, where: str) -> str:
+        if document not in self._texts:
+            candidates = [self.root / f"{document}.txt", *sorted(self.root.glob(f"{document}.*"))]
+            found = next((c for c in candidates if c.is_file()), None)
+            if found is None:
+                raise ClassifyError(
+                    f"{where}: source document {document!r} not found in {self.root}"
+                )
+            self._texts[document] = read_document(found)
+        return self._texts[document]

@@ -1,0 +1,14 @@
+"""The ``classify`` command line: thin Typer commands over the library, one module per command."""
+
+from __future__ import annotations
+
+from classify.cli import evaluate, predict, segment, train  # noqa: F401  (they register commands)
+from classify.cli._app import app
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,49 @@
+"""The Typer app and the one place where library errors become one-line messages."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from classify.errors import ClassifyError
+
+app = typer.Typer(
+    name="classify",
+    help="Tag paragraphs of news and analysis with themes: segment, train, evaluate, predict.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+stdout = Console(highlight=False, soft_wrap=False)
+stderr = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(command: F) -> F:
+    """Turn the user's errors into ``error: ...`` on stderr and exit code 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except ClassifyError as exc:
+            fail(str(exc))
+        except OSError as exc:  # disk full, permission denied, ... while reading or writing
+            where = f": {exc.filename}" if exc.filename else ""
+            fail(f"{exc.strerror or exc}{where}")
+        except KeyboardInterrupt:
+            stderr.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def fail(message: str) -> None:
+    stderr.print(f"error: {message}", markup=False, soft_wrap=True)
+    raise typer.Exit(1)

@@ -1,0 +1,53 @@
+"""`classify evaluate`: a saved model's metrics on a labeled file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from classify.cli._app import app, reports_errors, stderr, stdout
+
+
+@app.command("evaluate")
+@reports_errors
+def evaluate_command(
+    annotations: Annotated[
+        Path, typer.Argument(help="Labeled paragraphs (CSV or JSONL).", show_default=False)
+    ],
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model bundle folder.")] = Path(
+        "models/default"
+    ),
+    documents: Annotated[
+        Path | None,
+        typer.Option(help="Folder of source documents to check the labeled text against."),
+    ] = None,
+    kinds: Annotated[
+        list[str] | None, typer.Option("--kind", help="Paragraph kinds to evaluate on.")
+    ] = None,
+    fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-f")] = "table",
+) -> None:
+    """Per-theme precision, recall and F1 of a saved model on labeled paragraphs."""
+    from classify.annotations import load_annotations
+    from classify.evaluation import evaluate_predictor
+    from classify.outputs import metrics_table
+    from classify.predictor import Predictor
+
+    predictor = Predictor.load(model)
+    labeled = load_annotations(annotations, predictor.label_set, documents_dir=documents)
+    labeled = labeled.where(kinds=kinds or ["body"])
+    evaluation = evaluate_predictor(predictor, labeled)
+    if fmt == "json":
+        stdout.file.write(
+            json.dumps({**evaluation.metrics.as_dict(), "seen_in_training": evaluation.seen}) + "\n"
+        )
+    else:
+        stdout.print(metrics_table(evaluation.metrics, f"{model} on {annotations}"))
+    if evaluation.seen:
+        stderr.print(
+            f"warning: {evaluation.seen} of {len(labeled)} paragraphs were in this model's "
+            "training data; their scores are not an estimate of accuracy (see the bundle's "
+            "cross-validation metrics)"
+        )

@@ -1,0 +1,97 @@
+"""`classify predict`: tag texts, documents, folders, stdin or CSV/JSONL rows with a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from classify.cli._app import app, reports_errors, stdout
+from classify.errors import ClassifyError
+
+OutputFormat = Literal["table", "json", "jsonl", "csv"]
+
+
+@app.command("predict")
+@reports_errors
+def predict_command(
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Texts, document files, folders, .csv/.jsonl tables, or - for stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    text: Annotated[
+        list[str] | None, typer.Option("--text", "-t", help="A text to tag (repeatable).")
+    ] = None,
+    model: Annotated[Path, typer.Option("--model", "-m", help="Model bundle folder.")] = Path(
+        "models/default"
+    ),
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = "table",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
+    ] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(help="Override thresholds: 0.4 for every theme, or theme=0.4 (repeatable)."),
+    ] = None,
+    top_k: Annotated[int | None, typer.Option(help="Keep at most K themes per paragraph.")] = None,
+    text_column: Annotated[str, typer.Option(help="Text column of CSV/JSONL inputs.")] = "text",
+    id_column: Annotated[
+        str, typer.Option(help="Id column of CSV/JSONL inputs (optional).")
+    ] = "id",
+    encoding: Annotated[str, typer.Option(help="Encoding of input files.")] = "utf-8",
+    errors: Annotated[
+        str, typer.Option(help="Undecodable bytes: strict, replace or ignore.")
+    ] = "strict",
+) -> None:
+    """Tag paragraphs with themes; whole documents are segmented and summarised."""
+    from classify.inputs import ReadOptions, read_inputs
+
+    options = ReadOptions(text_column, id_column, encoding, errors)
+    paragraphs = read_inputs(inputs or [], texts=text or [], options=options)
+    cutoffs = parse_thresholds(threshold or [])
+    # scikit-learn loads with the model: only now, so input errors are reported instantly
+    from classify.outputs import (
+        format_predictions,
+        prediction_records,
+        predictions_table,
+        write_output,
+    )
+    from classify.predictor import Predictor, summarise_documents
+
+    predictor = Predictor.load(model)
+    predictions = predictor.predict_paragraphs(paragraphs, threshold=cutoffs, top_k=top_k)
+    records = prediction_records(paragraphs, predictions)
+    summaries = summarise_documents(
+        (p.document, p.id, pred)
+        for p, pred in zip(paragraphs, predictions, strict=True)
+        if p.document
+    )
+    if fmt == "table" and output is None:
+        stdout.print(predictions_table(records, summaries, predictor.themes))
+    else:
+        write_output(format_predictions(records, summaries, predictor.themes, fmt), output, stdout)
+
+
+def parse_thresholds(values: list[str]) -> float | dict[str, float] | None:
+    """``["0.4"]`` -> 0.4; ``["drills=0.3", "trafficking=0.6"]`` -> a per-theme mapping."""
+    if not values:
+        return None
+    per_theme: dict[str, float] = {}
+    for value in values:
+        theme, sep, number = value.rpartition("=") if "=" in value else ("", "", value)
+        try:
+            cutoff = float(number)
+        except ValueError:
+            raise ClassifyError(f"bad --threshold {value!r}", hint="use 0.4 or theme=0.4") from None
+        if not 0.0 <= cutoff <= 1.0:
+            raise ClassifyError(f"--threshold {value!r} is outside [0, 1]")
+        if not sep:
+            if len(values) > 1:
+                raise ClassifyError("give one global --threshold, or theme=value pairs")
+            return cutoff
+        per_theme[theme.strip()] = cutoff
+    return per_theme

@@ -1,0 +1,285 @@
+"""Experiment files: TOML -> frozen dataclasses, with a strict schema.
+
+An experiment file says what to train on and how (see ``experiments/default.toml``, which has a
+comment on every key). Unknown keys and wrong types are errors that name the key and the file;
+``--set section.key=value`` overrides change single values from the command line. Relative paths
+in ``[data]`` are relative to the experiment file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from classify.errors import ClassifyError
+
+ModelType = Literal["logistic_regression", "linear_svm", "ridge", "sgd"]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    annotations: str = "../labels/seeds.csv"
+    label_set: str = "../labels/themes.toml"
+    documents: str = ""
+    kinds: tuple[str, ...] = ("body",)
+
+
+@dataclass(frozen=True)
+class WordFeatures:
+    ngram_range: tuple[int, int] = (1, 2)
+    min_df: int = 1
+    max_df: float = 1.0
+    max_features: int = 0
+    sublinear_tf: bool = True
+    stop_words: Literal["none", "english"] = "none"
+
+    def __post_init__(self) -> None:
+        _check_ngrams(self.ngram_range, "features.word.ngram_range")
+        _check_df(self.min_df, self.max_df, "features.word")
+
+
+@dataclass(frozen=True)
+class CharFeatures:
+    analyzer: Literal["char", "char_wb"] = "char_wb"
+    ngram_range: tuple[int, int] = (2, 5)
+    min_df: int = 1
+    max_df: float = 1.0
+    max_features: int = 0
+    sublinear_tf: bool = True
+
+    def __post_init__(self) -> None:
+        _check_ngrams(self.ngram_range, "features.char.ngram_range")
+        _check_df(self.min_df, self.max_df, "features.char")
+
+
+@dataclass(frozen=True)
+class FeaturesConfig:
+    """The n-gram families to use: the tables present in ``[features]`` are the ones enabled."""
+
+    word: WordFeatures | None = None
+    char: CharFeatures | None = None
+
+    def __post_init__(self) -> None:
+        if self.word is None and self.char is None:
+            raise ClassifyError("[features] enables neither `word` nor `char` n-grams")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    type: ModelType = "logistic_regression"
+    C: float = 10.0
+    alpha: float | None = None  # ridge and sgd; None: the model's own default (1.0, 1e-4)
+    class_weight: Literal["balanced", "none"] = "balanced"
+    max_iter: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.C <= 0 or (self.alpha is not None and self.alpha <= 0):
+            raise ClassifyError("model.C and model.alpha must be positive")
+        if self.max_iter < 1:
+            raise ClassifyError("model.max_iter must be at least 1")
+
+
+@dataclass(frozen=True)
+class ThresholdConfig:
+    strategy: Literal["fixed", "f1"] = "fixed"
+    value: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.value < 1.0:
+            raise ClassifyError("thresholds.value must be between 0 and 1")
+
+
+@dataclass(frozen=True)
+class CVConfig:
+    strategy: Literal["leave_one_document_out", "group_kfold"] = "leave_one_document_out"
+    folds: int = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.folds < 2:
+            raise ClassifyError("cv.folds must be at least 2")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A whole experiment: data, features, model, decision thresholds and cross-validation.
+
+    Example:
+        >>> config = ExperimentConfig.from_dict({"name": "demo", "model": {"C": 2.0}})
+        >>> config.model.C, config.cv.strategy
+        (2.0, 'leave_one_document_out')
+    """
+
+    name: str = "default"
+    description: str = ""
+    mlflow_experiment: str = "classify"
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeaturesConfig = field(default_factory=lambda: FeaturesConfig(word=WordFeatures()))
+    model: ModelConfig = field(default_factory=ModelConfig)
+    thresholds: ThresholdConfig = field(default_factory=ThresholdConfig)
+    cv: CVConfig = field(default_factory=CVConfig)
+    # Where the file was read from; relative data paths resolve against it. Not a setting.
+    base_dir: str = field(default=".", compare=False, metadata={"setting": False})
+
+    def __post_init__(self) -> None:
+        if not self.name or any(c in self.name for c in "/\\") or self.name.startswith("."):
+            raise ClassifyError(f"name {self.name!r} cannot name a model bundle folder")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, where: str = "experiment") -> ExperimentConfig:
+        return _build(cls, data, where, prefix="")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as plain data (what the bundle and the MLflow run record)."""
+        return _to_plain(self)
+
+    def resolve(self, relative: str) -> Path:
+        """A ``[data]`` path, resolved against the experiment file's folder."""
+        return (Path(self.base_dir) / relative).resolve()
+
+
+def load_experiment(
+    path: str | Path, overrides: list[str] | tuple[str, ...] = ()
+) -> ExperimentConfig:
+    """Read an experiment file, apply ``section.key=value`` overrides, and validate it.
+
+    Example:
+        >>> load_experiment("experiments/default.toml", ["model.C=2"]).model.C
+        2.0
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ClassifyError(
+            f"experiment file not found: {path}", hint="see experiments/ for examples"
+        ) from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ClassifyError(f"{path}: not valid TOML: {exc}") from None
+    for override in overrides:
+        apply_override(data, override)
+    data["base_dir"] = str(path.resolve().parent)
+    return ExperimentConfig.from_dict(data, where=str(path))
+
+
+def apply_override(data: dict[str, Any], override: str) -> None:
+    """Set one dotted key in a raw config mapping; the value is parsed as TOML when it can be.
+
+    Example:
+        >>> d = {"model": {"C": 1.0}}
+        >>> apply_override(d, "model.C=4"); d
+        {'model': {'C': 4}}
+    """
+    key, sep, raw = override.partition("=")
+    if not sep or not key.strip():
+        raise ClassifyError(f"bad override {override!r}", hint="write it as section.key=value")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # a bare word: take it as a string
+    *parents, leaf = key.strip().split(".")
+    node = data
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ClassifyError(f"bad override {override!r}: {part!r} is not a section")
+        node = child
+    node[leaf] = value
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"C": 1}}`` -> ``{"model.C": 1}``; tuples become strings.
+
+    Example:
+        >>> flatten({"model": {"C": 1.0}, "features": {"char": None}})
+        {'model.C': 1.0, 'features.char': 'none'}
+    """
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, f"{name}."))
+        elif value is None:
+            flat[name] = "none"
+        elif isinstance(value, list | tuple):
+            flat[name] = ",".join(str(v) for v in value)
+        else:
+            flat[name] = value
+    return flat
+
+
+# ---- schema machinery: one small validator driven by the dataclass annotations ----
+
+
+def _build(cls: type, data: Any, where: str, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ClassifyError(f"{where}: [{prefix.rstrip('.') or 'top level'}] must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in fields:
+            known = ", ".join(k for k, f in fields.items() if f.metadata.get("setting", True))
+            raise ClassifyError(
+                f"{where}: unknown key {prefix + key!r}", hint=f"known keys here: {known}"
+            )
+        kwargs[key] = _coerce(hints[key], value, where, f"{prefix}{key}")
+    try:
+        return cls(**kwargs)
+    except ClassifyError as exc:
+        raise ClassifyError(f"{where}: {exc.message}", exc.hint) from None
+
+
+def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):  # `X | None`: a missing/false table means None
+        inner = next(a for a in args if a is not type(None))
+        return None if value is False else _coerce(inner, value, where, key)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where, f"{key}.")
+    if origin is Literal:
+        if value not in args:
+            choices = ", ".join(repr(a) for a in args)
+            raise ClassifyError(f"{where}: {key} = {value!r} is not one of {choices}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ClassifyError(f"{where}: {key} must be a list")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v, where, key) for v in value)
+        if len(value) != len(args):
+            raise ClassifyError(f"{where}: {key} must have {len(args)} items")
+        return tuple(_coerce(a, v, where, key) for a, v in zip(args, value, strict=True))
+    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
+        return value
+    raise ClassifyError(f"{where}: {key} must be {hint.__name__}, not {value!r}")
+
+
+def _to_plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {
+            f.name: _to_plain(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if f.metadata.get("setting", True)
+        }
+    if isinstance(obj, tuple):
+        return [_to_plain(v) for v in obj]
+    return obj
+
+
+def _check_ngrams(ngrams: tuple[int, int], key: str) -> None:
+    low, high = ngrams
+    if not 1 <= low <= high:
+        raise ClassifyError(f"{key} must be [low, high] with 1 <= low <= high")
+
+
+def _check_df(min_df: int, max_df: float, key: str) -> None:
+    if min_df < 1 or not 0.0 < max_df <= 1.0:
+        raise ClassifyError(f"{key}: min_df must be >= 1 and max_df in (0, 1]")

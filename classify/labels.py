@@ -1,0 +1,125 @@
+"""Label sets: the themes a model can assign, their definitions and a version.
+
+A label set lives in a small TOML file so that any user can bring their own::
+
+    name = "central-asia-extremism"
+    version = "1"
+    [[themes]]
+    name = "recruitment"
+    definition = "drawing people into extremist or terrorist groups ..."
+
+Theme names are lowercase identifiers (letters, digits, ``_`` and ``-``); their order in the file is
+the order of score columns everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from classify.errors import ClassifyError
+
+_THEME_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    name: str
+    definition: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSet:
+    """An ordered, named, versioned set of themes.
+
+    Example:
+        >>> ls = LabelSet("demo", "1", (Theme("drills"), Theme("trafficking")))
+        >>> ls.names
+        ('drills', 'trafficking')
+        >>> ls.check(["drills"], where="row 3")
+        ('drills',)
+    """
+
+    name: str
+    version: str
+    themes: tuple[Theme, ...]
+
+    def __post_init__(self) -> None:
+        if not self.themes:
+            raise ClassifyError(f"label set {self.name!r} has no themes")
+        seen: set[str] = set()
+        for theme in self.themes:
+            if not _THEME_NAME.match(theme.name):
+                raise ClassifyError(
+                    f"label set {self.name!r}: bad theme name {theme.name!r}",
+                    hint="use lowercase letters, digits, '_' or '-', starting with a letter",
+                )
+            if theme.name in seen:
+                raise ClassifyError(
+                    f"label set {self.name!r}: theme {theme.name!r} is listed twice"
+                )
+            seen.add(theme.name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(theme.name for theme in self.themes)
+
+    def check(self, themes: list[str] | tuple[str, ...], *, where: str) -> tuple[str, ...]:
+        """Return ``themes`` in label-set order, or raise naming the unknown one and ``where``."""
+        known = set(self.names)
+        for theme in themes:
+            if theme not in known:
+                raise ClassifyError(
+                    f"{where}: unknown theme {theme!r}",
+                    hint=f"label set {self.name!r} has: {', '.join(self.names)}",
+                )
+        wanted = set(themes)
+        return tuple(name for name in self.names if name in wanted)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "themes": [{"name": t.name, "definition": t.definition} for t in self.themes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, where: str = "label set") -> LabelSet:
+        try:
+            themes = tuple(
+                Theme(str(t["name"]), str(t.get("definition", ""))) for t in data["themes"]
+            )
+            return cls(str(data["name"]), str(data.get("version", "1")), themes)
+        except (KeyError, TypeError) as exc:
+            raise ClassifyError(
+                f"{where}: not a valid label set (missing or malformed {exc})",
+                hint="it needs `name`, optional `version`, and [[themes]] with `name` each",
+            ) from None
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of names and definitions: changes whenever the label set does."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def load_label_set(path: str | Path) -> LabelSet:
+    """Read a label set from a TOML file.
+
+    Example:
+        >>> load_label_set("labels/themes.toml").names
+        ('recruitment', 'returnees', 'legislation', 'drills', 'trafficking')
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ClassifyError(f"label set not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ClassifyError(f"{path}: not valid TOML: {exc}") from None
+    return LabelSet.from_dict(data, where=str(path))

@@ -1,0 +1,219 @@
+"""What the CLI prints or writes: prediction records in table/json/jsonl/csv, and metrics tables.
+
+Machine formats carry every theme's score; the table is for people. Files are written through a
+temporary file and a rename, so an interrupted run never leaves a half-written output behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Literal
+
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from classify.atomic import write_file_atomically
+from classify.errors import ClassifyError
+from classify.evaluation import Metrics
+from classify.inputs import InputParagraph
+from classify.predictor import DocumentSummary, Prediction
+
+OutputFormat = Literal["table", "json", "jsonl", "csv"]
+_SCORE_COLUMNS_MAX_THEMES = 6  # above this, the table shows the best three scores instead
+
+
+def prediction_records(
+    paragraphs: Sequence[InputParagraph], predictions: Sequence[Prediction]
+) -> list[dict[str, Any]]:
+    """One plain-data record per paragraph, in input order.
+
+    Example:
+        >>> p = InputParagraph("<text>", "text:1", "Police drill.")
+        >>> prediction_records([p], [Prediction(("drills",), {"drills": 0.9})])[0]["themes"]
+        ['drills']
+    """
+    return [
+        {
+            "source": p.source,
+            "id": p.id,
+            "kind": p.kind,
+            "start": p.start,
+            "end": p.end,
+            "themes": list(prediction.themes),
+            "scores": prediction.scores,
+            "text": p.text,
+        }
+        for p, prediction in zip(paragraphs, predictions, strict=True)
+    ]
+
+
+def format_predictions(
+    records: Sequence[dict[str, Any]],
+    summaries: Sequence[DocumentSummary],
+    themes: Sequence[str],
+    fmt: OutputFormat,
+    *,
+    width: int = 120,
+) -> str:
+    """Render prediction records as text in the requested format."""
+    if fmt == "json":
+        document = {"paragraphs": list(records), "documents": [asdict(s) for s in summaries]}
+        return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if fmt == "csv":
+        return _csv(records, themes)
+    return render_text(predictions_table(records, summaries, themes), width=width)
+
+
+def write_output(text: str, output: str | Path | None, console: Console) -> None:
+    """Print ``text``, or write it atomically to ``output``."""
+    if output is None:
+        console.file.write(text)
+        console.file.flush()
+    else:
+        try:
+            write_file_atomically(output, text.encode("utf-8"))
+        except OSError as exc:
+            raise ClassifyError(f"cannot write {output}: {exc.strerror}") from None
+
+
+def predictions_table(
+    records: Sequence[dict[str, Any]], summaries: Sequence[DocumentSummary], themes: Sequence[str]
+) -> RenderableType:
+    """One table per source (paragraph, tags, scores, text), then a per-document summary."""
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_source.setdefault(record["source"], []).append(record)
+    tables: list[RenderableType] = [
+        _source_table(source, rows, themes) for source, rows in by_source.items()
+    ]
+    if summaries:
+        summary = Table(title="Documents", title_justify="left", box=box.SIMPLE_HEAD)
+        summary.add_column("document", overflow="fold", min_width=10)
+        summary.add_column("paragraphs", justify="right")
+        summary.add_column("themes (paragraphs carrying them)", min_width=20)
+        for s in summaries:
+            where = "; ".join(
+                f"{theme} ({len(ids)}: {', '.join(_short_id(i) for i in ids)})"
+                for theme, ids in s.themes.items()
+            )
+            summary.add_row(s.document, str(s.paragraphs), where or "-")
+        tables.append(summary)
+    return Group(*tables)
+
+
+def _source_table(source: str, rows: Sequence[dict[str, Any]], themes: Sequence[str]) -> Table:
+    table = Table(title=source, title_justify="left", expand=True, box=box.SIMPLE_HEAD)
+    table.add_column("#", no_wrap=True, min_width=3)
+    table.add_column("themes", style="bold green", min_width=8, max_width=14)
+    per_theme = len(themes) <= _SCORE_COLUMNS_MAX_THEMES
+    if per_theme:
+        for header in _abbreviations(themes):
+            table.add_column(header, justify="right", no_wrap=True, min_width=4)
+    else:
+        table.add_column("best scores", min_width=12)
+    table.add_column("text", overflow="ellipsis", no_wrap=True, min_width=16, ratio=1)
+    for record in rows:
+        tagged = set(record["themes"])
+        label = (
+            Text(", ".join(record["themes"]))
+            if tagged
+            else Text("-" if record["kind"] == "body" else record["kind"], style="dim")
+        )
+        cells: list[Any] = [_short_id(record["id"]), label]
+        if per_theme:
+            cells += [_score_cell(record["scores"][t], t in tagged) for t in themes]
+        else:
+            best = sorted(record["scores"].items(), key=lambda kv: -kv[1])[:3]
+            cells.append(", ".join(f"{t} {s:.2f}" for t, s in best))
+        cells.append(" ".join(record["text"].split()))
+        table.add_row(*cells)
+    return table
+
+
+def _short_id(paragraph_id: str) -> str:
+    """``doc:007`` -> ``007``: the table's title already names the document."""
+    return paragraph_id.rsplit(":", 1)[-1] if ":" in paragraph_id else paragraph_id
+
+
+def _abbreviations(themes: Sequence[str]) -> list[str]:
+    """The shortest prefixes (at least 5 characters) that still tell the themes apart."""
+    for size in range(5, max(map(len, themes)) + 1):
+        prefixes = [t[:size] for t in themes]
+        if len(set(prefixes)) == len(prefixes):
+            return prefixes
+    return list(themes)
+
+
+def metrics_table(metrics: Metrics, title: str) -> Table:
+    """Per-theme precision, recall, F1, support and tag counts, with micro/macro rows.
+
+    Example:
+        >>> from classify.evaluation import compute_metrics
+        >>> import numpy as np
+        >>> metrics_table(compute_metrics(np.eye(2), np.eye(2), ["a", "b"]), "demo").row_count
+        4
+    """
+    table = Table(title=title)
+    for name in ("theme", "precision", "recall", "F1", "support", "tagged", "avg precision"):
+        table.add_column(name, justify="left" if name == "theme" else "right")
+    for t in metrics.themes:
+        ap = "-" if t.average_precision != t.average_precision else f"{t.average_precision:.3f}"
+        table.add_row(
+            t.theme,
+            f"{t.precision:.3f}",
+            f"{t.recall:.3f}",
+            f"{t.f1:.3f}",
+            str(t.support),
+            str(t.predicted),
+            ap,
+        )
+    support = sum(t.support for t in metrics.themes)
+    tagged = sum(t.predicted for t in metrics.themes)
+    table.add_section()
+    table.add_row(
+        "micro",
+        f"{metrics.micro_precision:.3f}",
+        f"{metrics.micro_recall:.3f}",
+        f"{metrics.micro_f1:.3f}",
+        str(support),
+        str(tagged),
+        "",
+        style="bold",
+    )
+    table.add_row("macro", "", "", f"{metrics.macro_f1:.3f}", "", "", "", style="bold")
+    return table
+
+
+def render_text(renderable: RenderableType, *, width: int = 120) -> str:
+    """Render a rich object to plain text (no colour codes), e.g. for a file."""
+    buffer = io.StringIO()
+    Console(file=buffer, width=width, color_system=None, force_terminal=False).print(renderable)
+    return buffer.getvalue()
+
+
+def _score_cell(score: float, tagged: bool) -> Text:
+    return Text(f"{score:.2f}", style="bold green" if tagged else "dim")
+
+
+def _csv(records: Sequence[dict[str, Any]], themes: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    columns = ["source", "id", "kind", "start", "end", "themes"]
+    columns += [f"score_{t}" for t in themes] + ["text"]
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for r in records:
+        writer.writerow(
+            [r["source"], r["id"], r["kind"], r["start"], r["end"], ";".join(r["themes"])]
+            + [r["scores"][t] for t in themes]
+            + [r["text"]]
+        )
+    return buffer.getvalue()

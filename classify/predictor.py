@@ -1,0 +1,198 @@
+"""Tag paragraphs with a trained model bundle. No MLflow here: loading and predicting stay light.
+
+Example:
+    >>> from classify import Predictor
+    >>> predictor = Predictor.load("models/default")  # doctest: +SKIP
+    >>> texts = ["Special forces rehearsed a hostage rescue in a counter-terrorism exercise."]
+    >>> prediction = predictor.predict(texts)[0]
+    >>> "drills" in prediction.themes, round(prediction.scores["drills"], 1) >= 0.5
+    (True, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from classify.bundle import SEEN_FILE, load_bundle
+from classify.decision import apply_thresholds, resolve_thresholds
+from classify.errors import ClassifyError
+from classify.labels import LabelSet
+from classify.pipeline import theme_scores
+from classify.segment import Paragraph, segment
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+Threshold = float | Mapping[str, float] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """The themes a paragraph carries and the score of every theme (label-set order)."""
+
+    themes: tuple[str, ...]
+    scores: dict[str, float]
+
+
+@dataclass
+class DocumentSummary:
+    """Which themes a document carries, and in which paragraphs."""
+
+    document: str
+    paragraphs: int = 0
+    themes: dict[str, list[str]] = field(default_factory=dict)  # theme -> paragraph ids
+    best: dict[str, float] = field(default_factory=dict)  # theme -> highest paragraph score
+
+
+class Predictor:
+    """A fitted pipeline with its label set and per-theme thresholds.
+
+    Example:
+        >>> predictor = Predictor.load("models/default")  # doctest: +SKIP
+        >>> texts = ["Police rehearsed freeing hostages in a counter-terrorism exercise."]
+        >>> predictor.predict(texts, threshold=0.0, top_k=1)[0].themes  # the best theme only
+        ('drills',)
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        label_set: LabelSet,
+        thresholds: Mapping[str, float],
+        *,
+        manifest: Mapping[str, Any] | None = None,
+        path: Path | None = None,
+    ) -> None:
+        missing = [t for t in label_set.names if t not in thresholds]
+        if missing:
+            raise ClassifyError(f"no threshold for theme(s) {', '.join(missing)}")
+        self.pipeline = pipeline
+        self.label_set = label_set
+        self.thresholds = {t: float(thresholds[t]) for t in label_set.names}
+        self.manifest = dict(manifest or {})
+        self.path = path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Predictor:
+        """Load a model bundle folder written by ``classify train``."""
+        bundle = load_bundle(path)
+        return cls(
+            bundle.pipeline,
+            bundle.label_set,
+            bundle.thresholds,
+            manifest=bundle.manifest,
+            path=bundle.path,
+        )
+
+    @property
+    def themes(self) -> tuple[str, ...]:
+        return self.label_set.names
+
+    def seen_fingerprints(self) -> set[str]:
+        """Fingerprints of the training paragraphs (empty for a predictor not loaded from disk)."""
+        if self.path is None:
+            return set()
+        return set((self.path / SEEN_FILE).read_text(encoding="utf-8").split())
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """Score matrix ``(len(texts), len(themes))``; the whole batch is vectorised at once."""
+        texts = _check_texts(texts)
+        if not texts:
+            return np.zeros((0, len(self.themes)))
+        return theme_scores(self.pipeline, texts)
+
+    def tag(
+        self, scores: np.ndarray, *, threshold: Threshold = None, top_k: int | None = None
+    ) -> np.ndarray:
+        """Boolean tags for a score matrix, with optional threshold override and top-k."""
+        if isinstance(threshold, Mapping):
+            self.label_set.check(list(threshold), where="threshold override")
+        if top_k is not None and top_k < 1:
+            raise ClassifyError("top-k must be at least 1")
+        cutoffs = resolve_thresholds(self.themes, self.thresholds, threshold)
+        return apply_thresholds(scores, cutoffs, top_k=top_k)
+
+    def predict(
+        self, texts: Sequence[str], *, threshold: Threshold = None, top_k: int | None = None
+    ) -> list[Prediction]:
+        """Themes and scores for each text, in order.
+
+        ``threshold``: one value for every theme, or ``{theme: value}`` for some; the bundle's
+        tuned thresholds otherwise. ``top_k``: keep at most that many themes per text.
+        """
+        scores = self.scores(texts)
+        return self._predictions(scores, self.tag(scores, threshold=threshold, top_k=top_k))
+
+    def predict_paragraphs(
+        self,
+        paragraphs: Sequence[Paragraph],
+        *,
+        threshold: Threshold = None,
+        top_k: int | None = None,
+    ) -> list[Prediction]:
+        """Like :meth:`predict` for segmented paragraphs; headings, bylines and captions are
+        scored but never tagged (by the theme definitions they carry no label)."""
+        scores = self.scores([p.text for p in paragraphs])
+        tags = self.tag(scores, threshold=threshold, top_k=top_k)
+        tags[[p.kind != "body" for p in paragraphs]] = False
+        return self._predictions(scores, tags)
+
+    def predict_document(
+        self,
+        text: str,
+        document: str = "document",
+        *,
+        threshold: Threshold = None,
+        top_k: int | None = None,
+    ) -> list[tuple[Paragraph, Prediction]]:
+        """Segment a raw document and tag each paragraph."""
+        paragraphs = segment(text, document)
+        predictions = self.predict_paragraphs(paragraphs, threshold=threshold, top_k=top_k)
+        return list(zip(paragraphs, predictions, strict=True))
+
+    def _predictions(self, scores: np.ndarray, tags: np.ndarray) -> list[Prediction]:
+        names = self.themes
+        rounded = np.round(scores, 6).tolist()
+        return [
+            Prediction(
+                themes=tuple(n for n, on in zip(names, row_tags, strict=True) if on),
+                scores=dict(zip(names, row_scores, strict=True)),
+            )
+            for row_scores, row_tags in zip(rounded, tags.tolist(), strict=True)
+        ]
+
+
+def summarise_documents(tagged: Iterable[tuple[str, str, Prediction]]) -> list[DocumentSummary]:
+    """Per document, the themes it carries and where: from ``(document, paragraph id, prediction)``.
+
+    Example:
+        >>> p = Prediction(("drills",), {"drills": 0.9})
+        >>> summarise_documents([("a.txt", "a:001", p)])[0].themes
+        {'drills': ['a:001']}
+    """
+    summaries: dict[str, DocumentSummary] = {}
+    for document, paragraph_id, prediction in tagged:
+        summary = summaries.setdefault(document, DocumentSummary(document))
+        summary.paragraphs += 1
+        for theme in prediction.themes:
+            summary.themes.setdefault(theme, []).append(paragraph_id)
+        for theme, score in prediction.scores.items():
+            summary.best[theme] = max(summary.best.get(theme, 0.0), score)
+    return list(summaries.values())
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    if isinstance(texts, str):
+        raise ClassifyError(
+            "predict takes a list of texts, not a single string", hint="wrap it: [text]"
+        )
+    checked = list(texts)
+    for i, text in enumerate(checked):
+        if not isinstance(text, str):
+            raise ClassifyError(f"text {i} is {type(text).__name__}, not str")
+    return checked

@@ -1,0 +1,42 @@
+"""Fixtures shared by the test suite and the docstring examples (``pytest --doctest-modules``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory):
+    """The default experiment trained once (no tracking) and saved: (result, bundle folder)."""
+    from classify.config import load_experiment
+    from classify.training import train_and_save
+
+    models = tmp_path_factory.mktemp("models")
+    config = load_experiment(ROOT / "experiments" / "default.toml")
+    result, bundle, _ = train_and_save(config, models)
+    return result, bundle
+
+
+@pytest.fixture(autouse=True)
+def _examples_namespace(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch) -> None:
+    """Docstring examples get real objects (a trained model, the seed labels), a scratch
+    folder, and the project root as working folder, where their relative paths point."""
+    if not isinstance(request.node, pytest.DoctestItem):
+        return
+    from classify.predictor import Predictor
+
+    result, bundle = request.getfixturevalue("trained")
+    namespace = request.getfixturevalue("doctest_namespace")
+    namespace.update(
+        config=result.config,
+        result=result,
+        annotations=result.annotations,
+        bundle_dir=bundle,
+        predictor=Predictor.load(bundle),
+        tmp=tmp_path,
+    )
+    monkeypatch.chdir(ROOT)
