@@ -21,10 +21,9 @@ Other columns (notes) are allowed and ignored. Every error names the file and li
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ import numpy as np
 from classify.errors import ClassifyError
 from classify.labels import LabelSet
 from classify.segment import KINDS, read_document
+from classify.tables import read_rows
 
 REQUIRED_COLUMNS = ("id", "text", "themes")
 THEME_SEPARATOR = ";"
@@ -134,12 +134,13 @@ def load_annotations(
     path = Path(path)
     if not path.is_file():
         raise ClassifyError(f"annotation file not found: {path}")
-    reader = _read_jsonl if path.suffix.lower() == ".jsonl" else _read_csv
+    rows = read_rows(read_document(path), path, jsonl=path.suffix.lower() == ".jsonl")
     documents = _DocumentCache(Path(documents_dir)) if documents_dir is not None else None
     paragraphs: list[LabeledParagraph] = []
     first_line: dict[str, int] = {}
-    for line, record in reader(path):
+    for line, record in rows:
         where = f"{path}:{line}"
+        _check_columns(record, where)
         paragraph = _parse_record(record, label_set, where)
         if paragraph.id in first_line:
             raise ClassifyError(
@@ -202,45 +203,9 @@ def _offset(value: Any, where: str) -> int | None:
     return offset
 
 
-def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with _open_text(path) as handle:
-        reader = csv.DictReader(handle)
-        _check_columns(reader.fieldnames or [], path)
-        line = reader.line_num + 1  # the first data record starts after the header
-        for record in reader:
-            if None in record:
-                raise ClassifyError(f"{path}:{line}: more fields than columns")
-            yield line, record
-            line = reader.line_num + 1
-
-
-def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with _open_text(path) as handle:
-        for line, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ClassifyError(f"{path}:{line}: not valid JSON ({exc.msg})") from None
-            if not isinstance(record, dict):
-                raise ClassifyError(f"{path}:{line}: expected a JSON object")
-            _check_columns(list(record), path, line)
-            yield line, record
-
-
-def _open_text(path: Path):
-    try:
-        # newline="" lets the csv module see quoted line breaks; utf-8-sig drops a BOM.
-        return path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise ClassifyError(f"cannot read {path}: {exc.strerror}") from None
-
-
-def _check_columns(columns: list[str], path: Path, line: int | None = None) -> None:
-    missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+def _check_columns(record: dict[str, Any], where: str) -> None:
+    missing = [c for c in REQUIRED_COLUMNS if c not in record]
     if missing:
-        where = f"{path}:{line}" if line else str(path)
         raise ClassifyError(
             f"{where}: missing column(s) {', '.join(missing)}",
             hint=f"an annotation file needs {', '.join(REQUIRED_COLUMNS)}",

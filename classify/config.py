@@ -88,10 +88,13 @@ class ModelConfig:
 class ThresholdConfig:
     strategy: Literal["fixed", "f1"] = "fixed"
     value: float = 0.5
+    min_f1: float = 0.2  # "f1": a tuned cut-off must reach this out-of-fold F1, else `value`
 
     def __post_init__(self) -> None:
         if not 0.0 < self.value < 1.0:
             raise ClassifyError("thresholds.value must be between 0 and 1")
+        if not 0.0 <= self.min_f1 <= 1.0:
+            raise ClassifyError("thresholds.min_f1 must be between 0 and 1")
 
 
 @dataclass(frozen=True)

@@ -31,16 +31,21 @@ def apply_thresholds(
     return tags
 
 
-def best_f1_threshold(scores: np.ndarray, truth: np.ndarray, default: float) -> float:
+def best_f1_threshold(
+    scores: np.ndarray, truth: np.ndarray, default: float, min_f1: float = 0.0
+) -> float:
     """The cut-off that maximises F1 for one theme, halfway between neighbouring scores.
 
-    Falls back to ``default`` when the theme has no positive example, or no cut-off catches one
-    (there is nothing to tune on).
+    Falls back to ``default`` when the theme has no positive example, or when even the best
+    cut-off reaches an F1 below ``min_f1`` (Yang's "SCut.FBR": a rare theme whose few positives
+    score low would otherwise get a cut-off near 0 and be tagged on everything).
     Among equally good cut-offs the middle one is taken, which is less brittle than an extreme.
 
     Example:
         >>> best_f1_threshold(np.array([0.9, 0.4, 0.35, 0.1]), np.array([1, 1, 0, 0]), 0.5)
         0.375
+        >>> best_f1_threshold(np.array([0.9, 0.8, 0.7, 0.1]), np.array([0, 0, 0, 1]), 0.5, 0.2)
+        0.5
     """
     positives = int(truth.sum())
     if positives == 0 or positives == len(truth):
@@ -54,16 +59,19 @@ def best_f1_threshold(scores: np.ndarray, truth: np.ndarray, default: float) -> 
     true_pos = np.cumsum(sorted_truth)[distinct]
     tagged = distinct + 1
     f1 = 2 * true_pos / (tagged + positives)
-    if f1.max() == 0:  # no cut-off finds a single positive: nothing was learnt to tune
+    if f1.max() == 0 or f1.max() < min_f1:  # nothing learnt worth a tuned cut-off
         return default
     best = np.flatnonzero(f1 == f1.max())
     cut = distinct[best[len(best) // 2]]
     return float((sorted_scores[cut] + sorted_scores[cut + 1]) / 2)
 
 
-def best_f1_thresholds(scores: np.ndarray, y: np.ndarray, default: float) -> np.ndarray:
+def best_f1_thresholds(
+    scores: np.ndarray, y: np.ndarray, default: float, min_f1: float = 0.0
+) -> np.ndarray:
     """:func:`best_f1_threshold` for every theme (column)."""
-    return np.array([best_f1_threshold(scores[:, j], y[:, j], default) for j in range(y.shape[1])])
+    columns = range(y.shape[1])
+    return np.array([best_f1_threshold(scores[:, j], y[:, j], default, min_f1) for j in columns])
 
 
 def resolve_thresholds(

@@ -156,7 +156,7 @@ def tune_thresholds(
     if config.thresholds.strategy == "fixed" or len(np.unique(groups)) < 2:
         return fixed
     scores = out_of_fold_scores(config, texts, y, grouped_folds(groups, config.cv))
-    return best_f1_thresholds(scores, y, config.thresholds.value)
+    return best_f1_thresholds(scores, y, config.thresholds.value, config.thresholds.min_f1)
 
 
 def cross_validate(

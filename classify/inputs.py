@@ -7,9 +7,6 @@ CSV/JSONL table are taken as paragraphs as they are.
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -19,8 +16,8 @@ from typing import BinaryIO
 
 from classify.errors import ClassifyError
 from classify.segment import decode_text, read_document, segment
+from classify.tables import is_table, read_rows
 
-TABLE_SUFFIXES = (".csv", ".jsonl")
 STDIN = "-"
 # An argument with no whitespace that ends like a file name or contains a path separator is
 # meant as a path; if it does not exist that is a typo to report, not a text to tag.
@@ -108,7 +105,7 @@ def _literal(text: str, number: int) -> InputParagraph:
 
 
 def _file(path: Path, options: ReadOptions) -> list[InputParagraph]:
-    if path.suffix.lower() in TABLE_SUFFIXES:
+    if is_table(path):
         return list(_table(path, options))
     text = read_document(path, encoding=options.encoding, errors=options.errors)
     return _document(text, str(path), path.stem)
@@ -126,7 +123,7 @@ def _document(text: str, source: str, name: str) -> list[InputParagraph]:
 def _table(path: Path, options: ReadOptions) -> Iterator[InputParagraph]:
     """Rows of a CSV or JSONL file; the text column is required, the id column optional."""
     text = read_document(path, encoding=options.encoding, errors=options.errors)
-    rows = _jsonl_rows(text, path) if path.suffix.lower() == ".jsonl" else _csv_rows(text, path)
+    rows = read_rows(text, path, jsonl=path.suffix.lower() == ".jsonl")
     found = False
     for line, row in rows:
         if options.text_column not in row:
@@ -145,28 +142,3 @@ def _table(path: Path, options: ReadOptions) -> Iterator[InputParagraph]:
         )
     if not found:
         raise ClassifyError(f"{path}: no rows to tag")
-
-
-def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, dict[str, object]]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if not reader.fieldnames:
-        return
-    line = 2
-    for row in reader:
-        if None in row:
-            raise ClassifyError(f"{path}:{line}: more fields than columns")
-        yield line, row
-        line = reader.line_num + 1
-
-
-def _jsonl_rows(text: str, path: Path) -> Iterator[tuple[int, dict[str, object]]]:
-    for line, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ClassifyError(f"{path}:{line}: not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict):
-            raise ClassifyError(f"{path}:{line}: expected a JSON object")
-        yield line, row

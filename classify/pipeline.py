@@ -44,9 +44,9 @@ def build_pipeline(config: ExperimentConfig) -> Pipeline:
     """
     families = []
     if config.features.word is not None:
-        families.append(("word", _word_vectorizer(config.features.word)))
+        families.append(("word", _tfidf("word", config.features.word)))
     if config.features.char is not None:
-        families.append(("char", _char_vectorizer(config.features.char)))
+        families.append(("char", _tfidf(config.features.char.analyzer, config.features.char)))
     features = families[0][1] if len(families) == 1 else FeatureUnion(families)
     return Pipeline(
         [("features", features), ("classifier", OneVsRestClassifier(_linear_model(config.model)))]
@@ -76,29 +76,17 @@ def theme_scores(pipeline: Pipeline, texts: Sequence[str]) -> np.ndarray:
     return np.column_stack(columns).astype(np.float64, copy=False)
 
 
-def _word_vectorizer(word: WordFeatures) -> TfidfVectorizer:
+def _tfidf(analyzer: str, features: WordFeatures | CharFeatures) -> TfidfVectorizer:
+    stop_words = getattr(features, "stop_words", "none")
     return TfidfVectorizer(
-        analyzer="word",
+        analyzer=analyzer,
         preprocessor=normalise_text,
-        ngram_range=word.ngram_range,
-        min_df=word.min_df,
-        max_df=word.max_df,
-        max_features=word.max_features or None,
-        sublinear_tf=word.sublinear_tf,
-        stop_words=None if word.stop_words == "none" else word.stop_words,
-        dtype=np.float32,
-    )
-
-
-def _char_vectorizer(char: CharFeatures) -> TfidfVectorizer:
-    return TfidfVectorizer(
-        analyzer=char.analyzer,
-        preprocessor=normalise_text,
-        ngram_range=char.ngram_range,
-        min_df=char.min_df,
-        max_df=char.max_df,
-        max_features=char.max_features or None,
-        sublinear_tf=char.sublinear_tf,
+        ngram_range=features.ngram_range,
+        min_df=features.min_df,
+        max_df=features.max_df,
+        max_features=features.max_features or None,
+        sublinear_tf=features.sublinear_tf,
+        stop_words=None if stop_words == "none" else stop_words,
         dtype=np.float32,
     )
 

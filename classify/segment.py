@@ -28,8 +28,8 @@ SegmentMode = Literal["auto", "lines", "blocks"]
 # invisible format characters that scraped pages are full of and str.strip() keeps.
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 
-# Boilerplate is matched only on short paragraphs so that a real paragraph quoting one of these
-# phrases is never dropped.
+# Boilerplate and captions are matched only on short paragraphs, so that a real paragraph quoting
+# one of these phrases is never dropped or mislabeled.
 _BOILERPLATE_MAX_CHARS = 400
 BOILERPLATE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
@@ -49,11 +49,13 @@ CAPTION_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
         r"\[[^\]]*\b(photo|screenshot|image|picture|фото|скриншот)\b[^\]]*\]\s*$",
-        r"^(an? )?(screenshot|photo|image|picture)\b.*\b(shows?|depicts?|of)\b",
+        r"^(an? )?(screenshot|photo|image|picture)( (from|of) .{0,120}?)? (shows?|depicts?)\b",
         r"^(photo|фото)\s*[:/]",
     )
 )
-_BYLINE = re.compile(r"^(by|автор:?)\s+\S+(\s+\S+){0,4}$", re.IGNORECASE)
+# "By" and up to four capitalised name words: "By Alexander Bogatik", not "By contrast, ...".
+_NAME = r"[A-ZА-ЯЁ][\w.'’-]*"
+_BYLINE = re.compile(rf"^(?i:by|автор:?)\s+{_NAME}(\s+{_NAME}){{0,3}}$")
 _HEADING_MAX_WORDS = 12
 _QUESTION_HEADING_MAX_WORDS = 6
 _LIST_MARKER = re.compile(r"^([-*•–—]|\d+[.)])\s")
@@ -203,7 +205,7 @@ def classify_kind(paragraph: str, *, is_first: bool = False) -> str:
     flat = " ".join(paragraph.split())
     if len(flat) <= _BOILERPLATE_MAX_CHARS and any(p.search(flat) for p in BOILERPLATE_PATTERNS):
         return "boilerplate"
-    if any(p.search(flat) for p in CAPTION_PATTERNS):
+    if len(flat) <= _BOILERPLATE_MAX_CHARS and any(p.search(flat) for p in CAPTION_PATTERNS):
         return "caption"
     if _BYLINE.match(flat):
         return "byline"

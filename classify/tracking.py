@@ -73,7 +73,11 @@ class MlflowTracker:
         _check_reachable(uri)
         mlflow.set_tracking_uri(uri)
         experiment_id = _experiment_id(uri, config.mlflow_experiment)
-        run = mlflow.start_run(experiment_id=experiment_id, run_name=config.name)
+        run = mlflow.start_run(
+            experiment_id=experiment_id,
+            run_name=config.name,
+            nested=mlflow.active_run() is not None,  # inside a caller's own run: a child run
+        )
         self.run_id = run.info.run_id
         mlflow.log_params(flatten(config.to_dict()))
         commit = git_commit(config.base_dir)

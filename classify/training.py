@@ -138,7 +138,7 @@ def train(config: ExperimentConfig, *, progress: Progress | None = None) -> Trai
     # The final model's thresholds come from out-of-fold scores of its own training data: the
     # same rule each CV fold followed, now applied to all of it.
     if config.thresholds.strategy == "f1":
-        chosen = best_f1_thresholds(cv.scores, y, config.thresholds.value)
+        chosen = best_f1_thresholds(cv.scores, y, config.thresholds.value, config.thresholds.min_f1)
     else:
         chosen = np.full(len(names), config.thresholds.value)
 

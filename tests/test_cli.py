@@ -145,32 +145,15 @@ def test_predict_a_folder_into_an_output_file(model, tmp_path):
 
 
 def test_threshold_and_top_k_options(model):
-    done = run_cli(
-        "predict",
-        "--text",
-        "Police drill.",
-        "--model",
-        str(model),
-        "-f",
-        "jsonl",
-        "--threshold",
-        "0",
-        "--top-k",
-        "2",
-    )
-    assert len(json.loads(done.stdout)["themes"]) == 2
-    done = run_cli(
-        "predict",
-        "--text",
-        "Police drill.",
-        "--model",
-        str(model),
-        "-f",
-        "jsonl",
-        "--threshold",
-        "drills=1",
-    )
-    assert "drills" not in json.loads(done.stdout)["themes"]
+    def themes(*options: str) -> list[str]:
+        done = run_cli(
+            "predict", "--text", "Police drill.", "--model", str(model), "-f", "jsonl", *options
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["themes"]
+
+    assert len(themes("--threshold", "0", "--top-k", "2")) == 2
+    assert "drills" not in themes("--threshold", "drills=1")
 
 
 def test_evaluate_warns_when_the_labels_were_training_data(model):

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from classify.errors import ClassifyError
-from classify.segment import decode_text, read_document, segment, segment_file
+from classify.segment import classify_kind, decode_text, read_document, segment, segment_file
 
 SEEDS = sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))
 
@@ -55,6 +55,21 @@ def test_kinds_of_title_byline_caption_and_headings():
     assert kinds[2] == "caption"
     assert kinds[7] == "heading"  # "Rehearsing various scenarios"
     assert kinds[4] == "body"
+
+
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("By Alexander Bogatik", "byline"),
+        ("Автор: Иван Петров", "byline"),
+        ("By contrast, the ministry disagreed with the court.", "body"),
+        ("A photo of the suspect was published by the police on Monday after the trial.", "body"),
+        ("A photo from the scene shows police officers at the border post.", "caption"),
+        ("Extremists shown in a video. [VKontakte screenshot by A. B.]", "caption"),
+    ],
+)
+def test_byline_and_caption_rules(line, kind):
+    assert classify_kind(line) == kind
 
 
 def test_short_final_line_and_one_line_document_are_body():

@@ -1,0 +1,100 @@
+"""Training and prediction speed of the default experiment on the seeds.
+
+    python bench/bench_predict.py [--repeats 7] [--paragraphs 10000]
+
+Measures, in one run: training time (cross-validation + final fit), `Predictor.predict` over a
+batch of paragraphs against two baselines (the bare scikit-learn pipeline's `predict_proba` on the
+same batch, and a Python loop that predicts one paragraph at a time), model load time, and the
+wall time of the `classify predict` command on one seed article. Results: bench/results/predict.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import interleaved_medians, median_seconds, write_result
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--paragraphs", type=int, default=10_000)
+    args = parser.parse_args()
+
+    from classify.bundle import save_bundle
+    from classify.config import load_experiment
+    from classify.predictor import Predictor
+    from classify.training import load_training_data, train
+
+    config = load_experiment(ROOT / "experiments" / "default.toml")
+    train_median, _ = median_seconds(lambda: train(config), max(3, args.repeats // 2))
+    result = train(config)
+    models = Path(tempfile.mkdtemp())
+    bundle = save_bundle(result, models / "default")
+    load_median, _ = median_seconds(lambda: Predictor.load(bundle), args.repeats)
+    predictor = Predictor.load(bundle)
+
+    paragraphs = load_training_data(config).texts
+    batch = (paragraphs * (args.paragraphs // len(paragraphs) + 1))[: args.paragraphs]
+    medians = interleaved_medians(
+        {
+            "ours": lambda: predictor.predict(batch),
+            "bare": lambda: result.pipeline.predict_proba(batch),
+        },
+        args.repeats,
+    )
+    ours, bare = medians["ours"], medians["bare"]
+    loop_size = min(1000, len(batch))
+    loop, _ = median_seconds(lambda: [predictor.predict([t]) for t in batch[:loop_size]], 3)
+    loop_per_paragraph = loop / loop_size
+
+    seed = ROOT / "seeds" / "004_69f23285355f99cd.txt"
+    command = [
+        sys.executable,
+        "-m",
+        "classify",
+        "predict",
+        str(seed),
+        "-m",
+        str(bundle),
+        "-f",
+        "jsonl",
+    ]
+    cli, _ = median_seconds(lambda: subprocess.run(command, check=True, capture_output=True), 5)
+    imports = [sys.executable, "-c", "import sklearn.linear_model, sklearn.feature_extraction.text"]
+    sklearn_import, _ = median_seconds(lambda: subprocess.run(imports, check=True), 5)
+
+    n = len(batch)
+    write_result(
+        "predict",
+        [
+            f"Default experiment (`experiments/default.toml`), {len(paragraphs)} seed paragraphs; "
+            f"medians of {args.repeats} runs unless noted.",
+            "",
+            "| what | median | per paragraph | throughput | vs baseline |",
+            "|---|---|---|---|---|",
+            f"| train: 5-fold LODO CV + final fit | {train_median:.2f} s | | | |",
+            f"| load the bundle | {load_median * 1000:.0f} ms | | | |",
+            f"| `Predictor.predict`, batch of {n:,} | {ours:.2f} s | {ours / n * 1e6:.0f} µs "
+            f"| {n / ours:,.0f} /s | {ours / bare:.2f}x the bare pipeline |",
+            f"| bare `pipeline.predict_proba`, same batch (baseline) | {bare:.2f} s "
+            f"| {bare / n * 1e6:.0f} µs | {n / bare:,.0f} /s | 1.00x |",
+            f"| `predict` one paragraph at a time, {loop_size:,} calls (median of 3) "
+            f"| {loop:.2f} s | {loop_per_paragraph * 1e6:.0f} µs "
+            f"| {1 / loop_per_paragraph:,.0f} /s "
+            f"| {loop_per_paragraph / (ours / n):.0f}x slower than the batch |",
+            f"| `classify predict` on one seed article (36 paragraphs), wall (median of 5) "
+            f"| {cli:.2f} s | | | |",
+            f"| importing scikit-learn alone, wall (median of 5) | {sklearn_import:.2f} s | | | |",
+        ],
+    )
+
+
+if __name__ == "__main__":
+    main()
