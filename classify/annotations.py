@@ -12,8 +12,8 @@ document   no        source document (file stem); paragraphs of one document are
                      side of every cross-validation split. Empty: the paragraph is its own group
 start/end  no        character offsets of ``text`` in the source document
 kind       no        ``body`` (default), ``heading``, ``byline``, ``caption`` or ``boilerplate``
-source     no        where the row comes from (e.g. ``seeds``); free text
-lang       no        language code (e.g. ``en``, ``ru``)
+source     no        where the row comes from (``seeds``, ``authored``); default: the file's stem
+lang       no        language code (``en``, ``ru``); default: guessed from the script
 =========  ========  ==========================================================================
 
 Other columns (notes) are allowed and ignored. Every error names the file and line.
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from classify.errors import ClassifyError
 from classify.labels import LabelSet
 from classify.segment import KINDS, read_document
 from classify.tables import read_rows
+from classify.text import detect_language
 
 REQUIRED_COLUMNS = ("id", "text", "themes")
 THEME_SEPARATOR = ";"
@@ -97,12 +98,36 @@ class Annotations:
                 y[i, column[theme]] = 1
         return y
 
-    def where(self, *, kinds: Iterable[str] | None = None) -> Annotations:
-        """The paragraphs whose kind is in ``kinds`` (all when ``None``)."""
-        if kinds is None:
-            return self
-        wanted = set(kinds)
-        kept = tuple(p for p in self.paragraphs if p.kind in wanted)
+    def take(self, indices: Iterable[int]) -> Annotations:
+        """The paragraphs at ``indices``, in that order."""
+        return replace(self, paragraphs=tuple(self.paragraphs[i] for i in indices))
+
+    @property
+    def languages(self) -> np.ndarray:
+        return np.array([p.lang for p in self.paragraphs], dtype=object)
+
+    @property
+    def source_names(self) -> np.ndarray:
+        """The source of every paragraph (see :attr:`sources` for the distinct ones)."""
+        return np.array([p.source for p in self.paragraphs], dtype=object)
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        """The distinct sources, in order of first appearance."""
+        return tuple(dict.fromkeys(p.source for p in self.paragraphs))
+
+    def where(
+        self, *, kinds: Iterable[str] | None = None, sources: Iterable[str] | None = None
+    ) -> Annotations:
+        """The paragraphs whose kind is in ``kinds`` and source in ``sources`` (``None``: any)."""
+        wanted_kinds = None if kinds is None else set(kinds)
+        wanted_sources = None if sources is None else set(sources)
+        kept = tuple(
+            p
+            for p in self.paragraphs
+            if (wanted_kinds is None or p.kind in wanted_kinds)
+            and (wanted_sources is None or p.source in wanted_sources)
+        )
         return replace(self, paragraphs=kept)
 
     def fingerprint(self) -> str:
@@ -115,47 +140,60 @@ class Annotations:
 
 
 def load_annotations(
-    path: str | Path,
+    paths: str | Path | Sequence[str | Path],
     label_set: LabelSet,
     *,
     documents_dir: str | Path | None = None,
 ) -> Annotations:
-    """Read, validate and return an annotation file (``.csv`` or ``.jsonl``).
+    """Read, validate and return one or more annotation files (``.csv`` or ``.jsonl``).
 
+    A row without ``source`` takes the file's stem (``labels/seeds.csv`` -> ``seeds``); a row
+    without ``lang`` gets the language its script suggests. Ids must be unique across files.
     With ``documents_dir``, every row that names a document and offsets must match that
     document's text, so labels never silently drift from their source.
 
     Example:
         >>> from classify.labels import load_label_set
         >>> label_set = load_label_set("labels/themes.toml")
-        >>> len(load_annotations("labels/seeds.csv", label_set, documents_dir="seeds"))
-        159
+        >>> seeds = load_annotations("labels/seeds.csv", label_set, documents_dir="seeds")
+        >>> len(seeds), seeds.sources, set(seeds.languages)
+        (159, ('seeds',), {'en'})
     """
-    path = Path(path)
+    files = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    if not files:
+        raise ClassifyError("no annotation file given")
+    documents = _DocumentCache(Path(documents_dir)) if documents_dir is not None else None
+    paragraphs: list[LabeledParagraph] = []
+    first_seen: dict[str, str] = {}
+    for path in files:
+        before = len(paragraphs)
+        for where, paragraph in _read_file(path, label_set):
+            if paragraph.id in first_seen:
+                raise ClassifyError(
+                    f"{where}: duplicate id {paragraph.id!r} (first at {first_seen[paragraph.id]})"
+                )
+            first_seen[paragraph.id] = where
+            if documents is not None:
+                documents.check(paragraph, where)
+            paragraphs.append(paragraph)
+        if len(paragraphs) == before:
+            raise ClassifyError(f"{path}: no labeled paragraphs")
+    return Annotations(label_set, tuple(paragraphs), ", ".join(map(str, files)))
+
+
+def _read_file(path: Path, label_set: LabelSet) -> Iterator[tuple[str, LabeledParagraph]]:
     if not path.is_file():
         raise ClassifyError(f"annotation file not found: {path}")
     rows = read_rows(read_document(path), path, jsonl=path.suffix.lower() == ".jsonl")
-    documents = _DocumentCache(Path(documents_dir)) if documents_dir is not None else None
-    paragraphs: list[LabeledParagraph] = []
-    first_line: dict[str, int] = {}
     for line, record in rows:
         where = f"{path}:{line}"
         _check_columns(record, where)
-        paragraph = _parse_record(record, label_set, where)
-        if paragraph.id in first_line:
-            raise ClassifyError(
-                f"{where}: duplicate id {paragraph.id!r} (first on line {first_line[paragraph.id]})"
-            )
-        first_line[paragraph.id] = line
-        if documents is not None:
-            documents.check(paragraph, where)
-        paragraphs.append(paragraph)
-    if not paragraphs:
-        raise ClassifyError(f"{path}: no labeled paragraphs")
-    return Annotations(label_set, tuple(paragraphs), str(path))
+        yield where, _parse_record(record, label_set, where, default_source=path.stem)
 
 
-def _parse_record(record: dict[str, Any], label_set: LabelSet, where: str) -> LabeledParagraph:
+def _parse_record(
+    record: dict[str, Any], label_set: LabelSet, where: str, *, default_source: str
+) -> LabeledParagraph:
     pid = str(record.get("id") or "").strip()
     if not pid:
         raise ClassifyError(f"{where}: empty id")
@@ -176,8 +214,8 @@ def _parse_record(record: dict[str, Any], label_set: LabelSet, where: str) -> La
         start=_offset(record.get("start"), where),
         end=_offset(record.get("end"), where),
         kind=kind,
-        source=str(record.get("source") or "").strip(),
-        lang=str(record.get("lang") or "").strip(),
+        source=str(record.get("source") or "").strip() or default_source,
+        lang=str(record.get("lang") or "").strip() or detect_language(text),
     )
 
 

@@ -26,6 +26,7 @@ import os
 import secrets
 import shutil
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from classify.atomic import fsync_tree, write_file_atomically
 from classify.errors import ClassifyError
 from classify.labels import LabelSet
-from classify.pipeline import normalise_text
+from classify.text import normalise_text
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -103,7 +104,7 @@ def save_bundle(
     partial.mkdir()
     try:
         joblib.dump(result.pipeline, partial / PIPELINE_FILE)
-        seen = sorted({fingerprint(text) for text in result.annotations.texts})
+        seen = sorted({fingerprint(text) for text in result.training.texts})
         (partial / SEEN_FILE).write_text("\n".join(seen) + "\n", encoding="utf-8")
         files = {name: _sha256(partial / name) for name in (PIPELINE_FILE, SEEN_FILE)}
         manifest = {
@@ -117,12 +118,20 @@ def save_bundle(
             "config": result.config.to_dict(),
             "training_data": {
                 "hash": result.data_hash,
-                "annotations": result.config.data.annotations,
-                "paragraphs": len(result.annotations),
-                "documents": len(set(result.annotations.groups)),
+                "annotations": list(result.config.data.annotations),
+                "paragraphs": len(result.training),
+                "documents": len(set(result.training.groups)),
+                "sources": dict(Counter(result.training.source_names)),
+                "languages": dict(Counter(result.training.languages)),
                 "kinds": list(result.config.data.kinds),
             },
+            "cv_evaluation": result.describe_evaluation(),
             "cv_metrics": result.cv.metrics.as_dict(),
+            "cv_metrics_by": {
+                f"{name}={value}": metrics.as_dict()
+                for name, values in result.cv.breakdown.items()
+                for value, metrics in values.items()
+            },
             "versions": library_versions(),
             "git_commit": git_commit(result.config.base_dir),
             "run_id": run_id,

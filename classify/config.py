@@ -23,10 +23,20 @@ ModelType = Literal["logistic_regression", "linear_svm", "ridge", "sgd"]
 
 @dataclass(frozen=True)
 class DataConfig:
-    annotations: str = "../labels/seeds.csv"
+    annotations: tuple[str, ...] = ("../labels/seeds.csv",)
     label_set: str = "../labels/themes.toml"
     documents: str = ""
     kinds: tuple[str, ...] = ("body",)
+    mix: str = ""  # sources to train on, joined by "+" ("seeds+authored"); "" = every row
+
+    def __post_init__(self) -> None:
+        if not self.annotations:
+            raise ClassifyError("data.annotations lists no file")
+
+    @property
+    def sources(self) -> tuple[str, ...] | None:
+        """The sources of the mix, or ``None`` for every row."""
+        return tuple(s.strip() for s in self.mix.split("+") if s.strip()) or None
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,9 @@ class CVConfig:
     strategy: Literal["leave_one_document_out", "group_kfold"] = "leave_one_document_out"
     folds: int = 5
     seed: int = 0
+    # The source whose documents are held out in turn (rows of other sources always train);
+    # "" = the training rows themselves.
+    evaluate_on: str = ""
 
     def __post_init__(self) -> None:
         if self.folds < 2:

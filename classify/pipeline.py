@@ -7,7 +7,6 @@ them into one score in [0, 1] per theme, so thresholds and reports work the same
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 
 import numpy as np
@@ -19,18 +18,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from classify.config import CharFeatures, ExperimentConfig, ModelConfig, WordFeatures
-
-
-def normalise_text(text: str) -> str:
-    """Unicode NFKC plus case folding, the same for Latin and Cyrillic script.
-
-    ``strip_accents`` is deliberately not used: it would turn Russian "й" into "и".
-
-    Example:
-        >>> normalise_text("ＫＮＢ Straße")
-        'knb strasse'
-    """
-    return unicodedata.normalize("NFKC", text).casefold()
+from classify.text import normalise_text
 
 
 def build_pipeline(config: ExperimentConfig) -> Pipeline:

@@ -91,10 +91,15 @@ class MlflowTracker:
             mlflow.set_tag("mlflow.note.content", config.description)
         return self.run_id
 
-    def log(self, result: TrainingResult, bundle_dir: Path) -> None:
+    def log(self, result: TrainingResult, bundle_dir: Path | None) -> None:
+        """Log metrics, tags and evaluation artifacts; and the bundle as a model, when given."""
         import mlflow
 
         metrics = result.cv.metrics.as_dict()
+        for name, values in result.cv.breakdown.items():
+            if len(values) > 1:  # one slice would only repeat the overall metrics
+                for value, sliced in values.items():
+                    metrics.update({f"{name}_{value}/{k}": v for k, v in sliced.as_dict().items()})
         metrics.update({f"seconds/{k}": v for k, v in result.seconds.items()})
         mlflow.log_metrics(metrics)
         mlflow.set_tags(
@@ -103,7 +108,8 @@ class MlflowTracker:
                 "label_set": result.label_set.name,
                 "label_set.version": result.label_set.version,
                 "label_set.fingerprint": result.label_set.fingerprint,
-                "bundle": str(Path(bundle_dir).resolve()),
+                **({"bundle": str(Path(bundle_dir).resolve())} if bundle_dir else {}),
+                "evaluation": result.describe_evaluation(),
             }
         )
         with tempfile.TemporaryDirectory() as tmp:
@@ -120,7 +126,8 @@ class MlflowTracker:
                 "cv_metrics.txt",
             ):
                 mlflow.log_artifact(str(folder / name), artifact_path="evaluation")
-        log_bundle_as_model(bundle_dir, result)
+        if bundle_dir is not None:
+            log_bundle_as_model(bundle_dir, result)
 
     def finish(self, *, failed: bool) -> None:
         import mlflow
@@ -154,7 +161,7 @@ def log_bundle_as_model(bundle_dir: Path, result: TrainingResult) -> None:
 
 def _example_texts(result: TrainingResult) -> list[str]:
     # the two shortest body paragraphs: small, real, and with the input's true shape
-    texts = sorted(result.annotations.texts, key=len)
+    texts = sorted(result.training.texts, key=len)
     return texts[:2]
 
 

@@ -1,7 +1,8 @@
 """Training orchestration: experiment config + labeled paragraphs -> evaluated, fitted model.
 
-:func:`train` reads the data, cross-validates (grouped by document), picks the final thresholds on
-out-of-fold scores of the training data, and fits the final pipeline on every labeled paragraph.
+:func:`train` reads the data, splits it into the rows to train on (``data.mix``) and the rows to
+evaluate on (``cv.evaluate_on``), cross-validates grouped by document, picks the final
+thresholds on out-of-fold scores of the training rows, and fits the final pipeline on them.
 :func:`train_and_save` adds the model bundle and, when given a tracker, the MLflow run.
 """
 
@@ -19,7 +20,7 @@ from classify.annotations import Annotations, load_annotations
 from classify.config import ExperimentConfig
 from classify.decision import best_f1_thresholds
 from classify.errors import ClassifyError
-from classify.evaluation import CrossValidation, cross_validate, fit_pipeline
+from classify.evaluation import CrossValidation, cross_validate, fit_pipeline, tune_thresholds
 from classify.labels import LabelSet, load_label_set
 
 if TYPE_CHECKING:
@@ -34,29 +35,32 @@ class TrainingResult:
     """Everything a training produced: the fitted pipeline, its thresholds and its CV evidence."""
 
     config: ExperimentConfig
-    annotations: Annotations  # the paragraphs trained and cross-validated on
-    pipeline: Pipeline  # fitted on all of them
+    training: Annotations  # the paragraphs the final model was fitted on (the data mix)
+    evaluated: Annotations  # the paragraphs scored out of fold, row for row with `cv`
+    pipeline: Pipeline
     thresholds: dict[str, float]
     cv: CrossValidation
-    data_hash: str
+    data_hash: str  # of the training paragraphs
     seconds: dict[str, float]
     notes: tuple[str, ...] = ()
 
     @property
     def label_set(self) -> LabelSet:
-        return self.annotations.label_set
+        return self.training.label_set
 
     def out_of_fold_table(self) -> pd.DataFrame:
-        """One row per paragraph: gold themes, out-of-fold tags and every theme's score."""
+        """One row per evaluated paragraph: gold themes, out-of-fold tags, every theme's score."""
         import pandas as pd
 
         names = self.label_set.names
         rows = []
-        for i, paragraph in enumerate(self.annotations.paragraphs):
+        for i, paragraph in enumerate(self.evaluated.paragraphs):
             predicted = [n for j, n in enumerate(names) if self.cv.tags[i, j]]
             row = {
                 "id": paragraph.id,
                 "document": paragraph.group,
+                "source": paragraph.source,
+                "lang": paragraph.lang,
                 "fold": int(self.cv.fold[i]),
                 "gold": ";".join(paragraph.themes),
                 "predicted": ";".join(predicted),
@@ -68,6 +72,14 @@ class TrainingResult:
             row["text"] = paragraph.text
             rows.append(row)
         return pd.DataFrame(rows)
+
+    def describe_evaluation(self) -> str:
+        """What the cross-validation metrics measure, in one line."""
+        cv = self.config.cv
+        trained_on = "+".join(self.training.sources)
+        if not cv.evaluate_on:
+            return f"out-of-fold on {trained_on} ({cv.strategy})"
+        return f"out-of-fold on {cv.evaluate_on} ({cv.strategy}), trained on {trained_on}"
 
 
 class Tracker(Protocol):
@@ -83,19 +95,18 @@ class Tracker(Protocol):
         """Close the run, marked as failed or finished."""
 
 
-def load_training_data(config: ExperimentConfig) -> Annotations:
-    """The labeled paragraphs an experiment trains on (its label set, file and kinds).
+def load_labeled_data(config: ExperimentConfig) -> Annotations:
+    """Every labeled paragraph of the kinds an experiment uses, from all its files.
 
     Example:
         >>> from classify.config import load_experiment
-        >>> len(load_training_data(load_experiment("experiments/default.toml")))
-        130
+        >>> load_labeled_data(load_experiment("experiments/default.toml")).sources
+        ('seeds', 'authored')
     """
     label_set = load_label_set(config.resolve(config.data.label_set))
     documents = config.resolve(config.data.documents) if config.data.documents else None
-    annotations = load_annotations(
-        config.resolve(config.data.annotations), label_set, documents_dir=documents
-    )
+    files = [config.resolve(path) for path in config.data.annotations]
+    annotations = load_annotations(files, label_set, documents_dir=documents)
     selected = annotations.where(kinds=config.data.kinds)
     if not len(selected):
         raise ClassifyError(
@@ -105,58 +116,94 @@ def load_training_data(config: ExperimentConfig) -> Annotations:
     return selected
 
 
-def train(config: ExperimentConfig, *, progress: Progress | None = None) -> TrainingResult:
-    """Cross-validate an experiment, then fit its final model on all labeled paragraphs.
+def data_split(config: ExperimentConfig, data: Annotations) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks over ``data``: the rows to train on (``data.mix``) and the rows to evaluate
+    on (``cv.evaluate_on``, or the training rows)."""
+    sources = np.array([p.source for p in data.paragraphs], dtype=object)
+    available = ", ".join(data.sources)
+    mix = config.data.sources
+    for source in (*(mix or ()), *filter(None, [config.cv.evaluate_on])):
+        if source not in data.sources:
+            raise ClassifyError(
+                f"no labeled paragraphs of source {source!r}",
+                hint=f"sources in the annotation files: {available}",
+            )
+    train_rows = np.isin(sources, mix) if mix else np.ones(len(sources), dtype=bool)
+    test_rows = sources == config.cv.evaluate_on if config.cv.evaluate_on else train_rows
+    return train_rows, test_rows
+
+
+def train(
+    config: ExperimentConfig, *, progress: Progress | None = None, n_jobs: int = 1
+) -> TrainingResult:
+    """Cross-validate an experiment, then fit its final model on the training paragraphs.
+
+    Cross-validation folds run in parallel over ``n_jobs`` processes (-1: every core).
 
     Example:
         >>> result = train(config)
-        >>> result.cv.scores.shape, sorted(result.thresholds)[:2]
-        ((130, 5), ['drills', 'legislation'])
+        >>> result.describe_evaluation()
+        'out-of-fold on seeds (leave_one_document_out), trained on authored'
+        >>> len(result.evaluated), sorted(result.thresholds)[:2]
+        (130, ['drills', 'legislation'])
     """
-    annotations = load_training_data(config)
-    names = annotations.label_set.names
-    texts, y, groups = annotations.texts, annotations.y, annotations.groups
+    data = load_labeled_data(config)
+    train_rows, test_rows = data_split(config, data)
+    training = data.take(np.flatnonzero(train_rows))
+    names = data.label_set.names
     notes = tuple(
-        f"theme {name!r} has no labeled paragraph: it will never be tagged"
+        f"theme {name!r} has no labeled paragraph to train on: it will never be tagged"
         for j, name in enumerate(names)
-        if not y[:, j].any()
+        if not training.y[:, j].any()
     )
 
     started = time.perf_counter()
     cv = cross_validate(
         config,
-        texts,
-        y,
-        groups,
+        data.texts,
+        data.y,
+        data.groups,
         names,
+        train_rows=train_rows,
+        test_rows=test_rows,
+        slices={"lang": data.languages, "source": data.source_names},
         progress=(lambda done, total: progress("cross-validation", done, total))
         if progress
         else None,
+        n_jobs=n_jobs,
     )
     cv_seconds = time.perf_counter() - started
-
-    # The final model's thresholds come from out-of-fold scores of its own training data: the
-    # same rule each CV fold followed, now applied to all of it.
-    if config.thresholds.strategy == "f1":
-        chosen = best_f1_thresholds(cv.scores, y, config.thresholds.value, config.thresholds.min_f1)
-    else:
-        chosen = np.full(len(names), config.thresholds.value)
 
     started = time.perf_counter()
     if progress:
         progress("final fit", 0, 1)
-    pipeline = fit_pipeline(config, texts, y)
+    if cv.shared_fit is not None and np.array_equal(cv.shared_fit[0], np.flatnonzero(train_rows)):
+        # Every fold trained on exactly the training rows (train on one source, test on
+        # another): that fit is the final model.
+        _, chosen, pipeline = cv.shared_fit
+    else:
+        if config.thresholds.strategy == "f1" and np.array_equal(train_rows, test_rows):
+            # Out-of-fold scores of the training rows exist already: the same rule each CV
+            # fold followed, now applied to all of them.
+            value, min_f1 = config.thresholds.value, config.thresholds.min_f1
+            chosen = best_f1_thresholds(cv.scores, data.y[cv.rows], value, min_f1)
+        else:
+            chosen = tune_thresholds(
+                config, training.texts, training.y, training.groups, n_jobs=n_jobs
+            )
+        pipeline = fit_pipeline(config, training.texts, training.y)
     if progress:
         progress("final fit", 1, 1)
     fit_seconds = time.perf_counter() - started
 
     return TrainingResult(
         config=config,
-        annotations=annotations,
+        training=training,
+        evaluated=data.take(cv.rows),
         pipeline=pipeline,
         thresholds={name: float(t) for name, t in zip(names, chosen, strict=True)},
         cv=cv,
-        data_hash=annotations.fingerprint(),
+        data_hash=training.fingerprint(),
         seconds={"cross_validation": cv_seconds, "final_fit": fit_seconds},
         notes=notes,
     )
@@ -168,6 +215,7 @@ def train_and_save(
     *,
     tracker: Tracker | None = None,
     progress: Progress | None = None,
+    n_jobs: int = 1,
 ) -> tuple[TrainingResult, Path, str | None]:
     """Train, write the model bundle ``models_dir/<name>`` atomically, and track the run.
 
@@ -183,7 +231,7 @@ def train_and_save(
     # Open the run first: an unreachable store fails before the expensive work.
     run_id = tracker.start(config) if tracker is not None else None
     try:
-        result = train(config, progress=progress)
+        result = train(config, progress=progress, n_jobs=n_jobs)
         bundle_dir = save_bundle(result, Path(models_dir) / config.name, run_id=run_id)
         if tracker is not None:
             tracker.log(result, bundle_dir)

@@ -68,7 +68,7 @@ def test_duplicate_id_names_both_lines(tmp_path, label_set):
     path = write(
         tmp_path, "a.csv", HEADER + "x,a,,,body,,one\ny,a,,,body,,two\nx,a,,,body,,three\n"
     )
-    with pytest.raises(ClassifyError, match=r"a\.csv:4: duplicate id 'x' \(first on line 2\)"):
+    with pytest.raises(ClassifyError, match=r"a\.csv:4: duplicate id 'x' \(first at .*a\.csv:2\)"):
         load_annotations(path, label_set)
 
 
@@ -138,3 +138,47 @@ def test_label_set_validation(tmp_path):
         LabelSet("x", "1", (Theme("Has Space"),))
     with pytest.raises(ClassifyError, match="not valid TOML"):
         load_label_set(write(tmp_path, "l.toml", "name = \n"))
+
+
+def test_authored_set_meets_its_brief(label_set):
+    """The authored training set: >= 80 paragraphs per theme, >= 150 with none, >= 25% Russian,
+    every theme in both languages, every row marked authored, language tags right."""
+    from classify.text import detect_language
+
+    authored = load_annotations(ROOT / "labels" / "authored.jsonl", label_set)
+    assert authored.sources == ("authored",)
+    y = authored.y
+    assert (y.sum(axis=0) >= 80).all(), dict(zip(label_set.names, y.sum(axis=0), strict=True))
+    assert (y.sum(axis=1) == 0).sum() >= 150
+    languages = authored.languages
+    assert (languages == "ru").mean() >= 0.25
+    for j in range(len(label_set.names)):
+        assert set(languages[y[:, j] == 1]) == {"en", "ru"}
+    assert all(p.lang == detect_language(p.text) for p in authored.paragraphs)
+    assert all(p.document for p in authored.paragraphs)  # stories stay together in CV
+
+
+def test_authored_text_is_not_taken_from_the_seeds(seed_annotations, label_set):
+    import re
+
+    def shingles(text: str) -> set[tuple[str, ...]]:
+        words = re.findall(r"\w+", text.lower())
+        return {tuple(words[i : i + 8]) for i in range(len(words) - 7)}
+
+    seen = set().union(*(shingles(p.text) for p in seed_annotations.paragraphs))
+    authored = load_annotations(ROOT / "labels" / "authored.jsonl", label_set)
+    copied = [p.id for p in authored.paragraphs if shingles(p.text) & seen]
+    assert not copied
+
+
+def test_sources_and_languages_default_from_file_and_script(tmp_path, label_set):
+    path = write(
+        tmp_path,
+        "extra.jsonl",
+        '{"id": "x1", "text": "Учения прошли в аэропорту", "themes": ["drills"]}\n'
+        '{"id": "x2", "text": "Drill at the airport", "themes": ["drills"], "source": "wire"}\n',
+    )
+    extra = load_annotations(path, label_set)
+    assert [(p.source, p.lang) for p in extra.paragraphs] == [("extra", "ru"), ("wire", "en")]
+    with pytest.raises(ClassifyError, match=r"duplicate id 'x1' \(first at .*extra\.jsonl:1\)"):
+        load_annotations([path, path], label_set)

@@ -17,10 +17,13 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
+def model(tmp_path_factory, quick) -> Path:
     """`classify train --no-track` once for this module; returns the bundle folder."""
     models = tmp_path_factory.mktemp("cli-models")
-    done = run_cli("train", "experiments/default.toml", "--no-track", "--models-dir", str(models))
+    settings = [arg for setting in quick for arg in ("--set", setting)]
+    done = run_cli(
+        "train", "experiments/default.toml", "--no-track", "--models-dir", str(models), *settings
+    )
     assert done.returncode == 0, done.stderr
     assert "macro" in done.stdout and "model bundle:" in done.stdout
     return models / "default"
@@ -35,24 +38,19 @@ def assert_one_line_error(done, *fragments):
         assert fragment in lines[0]
 
 
-def test_train_with_tracking_prints_the_ui_command(tmp_path, private_mlflow_store):
+def test_the_full_default_experiment_trains_and_is_tracked(tmp_path, private_mlflow_store):
+    """The README's main command, for real: the shipped default experiment, tracked in MLflow."""
     from mlflow.tracking import MlflowClient
 
-    done = run_cli(
-        "train",
-        "--models-dir",
-        str(tmp_path),
-        "--set",
-        "features.char=false",
-        "--set",
-        "cv.strategy=group_kfold",
-    )
+    done = run_cli("train", "--models-dir", str(tmp_path), "--set", "model.C=8")
     assert done.returncode == 0, done.stderr
     assert "mlflow ui --backend-store-uri " + private_mlflow_store in done.stdout
+    assert "out-of-fold on seeds (leave_one_document_out), trained on authored" in done.stdout
     experiment = MlflowClient(private_mlflow_store).get_experiment_by_name("classify")
     (run,) = MlflowClient(private_mlflow_store).search_runs([experiment.experiment_id])
-    assert run.data.params["features.char"] == "none"
-    assert run.data.params["cv.strategy"] == "group_kfold"
+    assert run.data.params["model.C"] == "8.0"
+    assert run.data.params["data.mix"] == "authored"
+    assert run.data.metrics["macro_f1"] > 0.6
     assert (tmp_path / "default" / "CURRENT").is_file()
 
 
@@ -156,13 +154,18 @@ def test_threshold_and_top_k_options(model):
     assert "drills" not in themes("--threshold", "drills=1")
 
 
-def test_evaluate_warns_when_the_labels_were_training_data(model):
+def test_evaluate_on_unseen_and_on_training_paragraphs(model):
     done = run_cli(
         "evaluate", "labels/seeds.csv", "--model", str(model), "--documents", "seeds", "-f", "json"
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["seen_in_training"] == 130
+    result = json.loads(done.stdout)
+    assert result["seen_in_training"] == 0 and "warning" not in done.stderr
+    assert result["support/drills"] == 19
+    done = run_cli("evaluate", "labels/authored.jsonl", "--model", str(model))
+    assert done.returncode == 0, done.stderr
     assert "were in this model's training data" in done.stderr
+    assert "lang=ru" in done.stdout  # per-language tables when there are several
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ def test_default_experiment_loads_and_resolves_paths():
     config = load_experiment(ROOT / "experiments" / "default.toml")
     assert config.name == "default"
     assert config.features.word is not None and config.features.char is not None
-    assert config.resolve(config.data.annotations) == ROOT / "labels" / "seeds.csv"
+    assert config.resolve(config.data.annotations[0]) == ROOT / "labels" / "seeds.csv"
 
 
 @pytest.mark.parametrize(

@@ -16,13 +16,17 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 
-def test_training_writes_a_bundle_and_an_mlflow_run(tmp_path, private_mlflow_store):
+def test_training_writes_a_bundle_and_an_mlflow_run(tmp_path, private_mlflow_store, quick):
     import mlflow
     from mlflow.tracking import MlflowClient
 
     from classify.tracking import MlflowTracker
 
-    config = load_experiment(ROOT / "experiments" / "default.toml", ["model.C=3"])
+    # every source in training and evaluation, so both sources and languages are reported
+    settings = ['data.mix="seeds+authored"', 'cv.evaluate_on=""', 'cv.strategy="group_kfold"']
+    config = load_experiment(
+        ROOT / "experiments" / "default.toml", [*quick, *settings, "model.C=3"]
+    )
     result, bundle_dir, run_id = train_and_save(
         config, tmp_path / "models", tracker=MlflowTracker()
     )
@@ -31,7 +35,11 @@ def test_training_writes_a_bundle_and_an_mlflow_run(tmp_path, private_mlflow_sto
     manifest = bundle.manifest
     assert manifest["run_id"] == run_id
     assert manifest["training_data"]["hash"] == result.data_hash
-    assert manifest["training_data"]["paragraphs"] == 130
+    assert manifest["training_data"]["paragraphs"] == len(result.training)
+    assert manifest["training_data"]["sources"] == {
+        "seeds": 130,
+        "authored": len(result.training) - 130,
+    }
     assert manifest["config"]["model"]["C"] == 3.0
     assert manifest["cv_metrics"]["macro_f1"] == pytest.approx(result.cv.metrics.macro_f1)
     assert {"scikit-learn", "numpy", "python"} <= manifest["versions"].keys()
@@ -41,7 +49,7 @@ def test_training_writes_a_bundle_and_an_mlflow_run(tmp_path, private_mlflow_sto
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED"
     assert run.data.params["model.C"] == "3.0"
-    assert run.data.params["cv.strategy"] == "leave_one_document_out"
+    assert run.data.params["cv.strategy"] == "group_kfold"
     metrics = result.cv.metrics.as_dict()
     assert run.data.metrics["macro_f1"] == pytest.approx(metrics["macro_f1"])
     for theme in result.label_set.names:
@@ -52,7 +60,11 @@ def test_training_writes_a_bundle_and_an_mlflow_run(tmp_path, private_mlflow_sto
 
     oof_path = client.download_artifacts(run_id, "evaluation/oof_predictions.csv", str(tmp_path))
     oof = pd.read_csv(oof_path)
-    assert len(oof) == 130 and set(oof["fold"]) == {0, 1, 2, 3, 4}
+    assert len(oof) == len(result.evaluated) and set(oof["fold"]) == {0, 1, 2, 3, 4}
+    assert set(oof["lang"]) == {"en", "ru"} and set(oof["source"]) == {"seeds", "authored"}
+    assert run.data.metrics["lang_ru/macro_f1"] == pytest.approx(
+        result.cv.breakdown["lang"]["ru"].macro_f1
+    )
     assert {f"score_{t}" for t in result.label_set.names} <= set(oof.columns)
 
     mlflow.set_tracking_uri(private_mlflow_store)
@@ -82,7 +94,7 @@ def test_a_failed_training_marks_the_run_failed_and_writes_no_bundle(
     bad = tmp_path / "bad.toml"
     label_set = ROOT / "labels" / "themes.toml"
     bad.write_text(
-        f'name = "bad"\n[data]\nannotations = "missing.csv"\nlabel_set = "{label_set}"\n',
+        f'name = "bad"\n[data]\nannotations = ["missing.csv"]\nlabel_set = "{label_set}"\n',
         encoding="utf-8",
     )
     tracker = MlflowTracker()
@@ -148,7 +160,7 @@ def test_any_label_set_works(tmp_path):
     config = ExperimentConfig.from_dict(
         {
             "name": "topics",
-            "data": {"annotations": "topics.jsonl", "label_set": "topics.toml"},
+            "data": {"annotations": ["topics.jsonl"], "label_set": "topics.toml"},
             "base_dir": str(tmp_path),
         }
     )

@@ -39,12 +39,23 @@ def evaluate_command(
     labeled = load_annotations(annotations, predictor.label_set, documents_dir=documents)
     labeled = labeled.where(kinds=kinds or ["body"])
     evaluation = evaluate_predictor(predictor, labeled)
+    sliced = {
+        f"{name}={value}": metrics
+        for name, values in evaluation.breakdown.items()
+        if len(values) > 1
+        for value, metrics in values.items()
+    }
     if fmt == "json":
-        stdout.file.write(
-            json.dumps({**evaluation.metrics.as_dict(), "seen_in_training": evaluation.seen}) + "\n"
-        )
+        document = {
+            **evaluation.metrics.as_dict(),
+            "seen_in_training": evaluation.seen,
+            "by": {key: metrics.as_dict() for key, metrics in sliced.items()},
+        }
+        stdout.file.write(json.dumps(document) + "\n")
     else:
         stdout.print(metrics_table(evaluation.metrics, f"{model} on {annotations}"))
+        for key, metrics in sliced.items():
+            stdout.print(metrics_table(metrics, f"{model} on {annotations}, {key}"))
     if evaluation.seen:
         stderr.print(
             f"warning: {evaluation.seen} of {len(labeled)} paragraphs were in this model's "

@@ -39,6 +39,9 @@ def train_command(
         ),
     ] = None,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Parallel processes for the folds (-1: every core).")
+    ] = -1,
 ) -> None:
     """Cross-validate an experiment (grouped by document), fit it on all labels, save the bundle."""
     from classify.outputs import metrics_table
@@ -54,17 +57,20 @@ def train_command(
         stderr.print(f"training [bold]{config.name}[/] from {path}")
         with progress_bar() as progress:
             result, bundle, run_id = train_and_save(
-                config, models_dir, tracker=tracker, progress=progress
+                config, models_dir, tracker=tracker, progress=progress, n_jobs=jobs
             )
-        stdout.print(
-            metrics_table(
-                result.cv.metrics, f"{config.name}: out-of-fold metrics ({config.cv.strategy})"
-            )
-        )
+        evaluation = result.describe_evaluation()
+        stdout.print(metrics_table(result.cv.metrics, f"{config.name}: {evaluation}"))
+        for name, values in result.cv.breakdown.items():
+            if len(values) > 1:
+                for value, metrics in values.items():
+                    title = f"{config.name}, {name}={value}: {evaluation}"
+                    stdout.print(metrics_table(metrics, title))
         for note in result.notes:
             stderr.print(f"note: {note}")
         seconds = ", ".join(f"{k.replace('_', ' ')} {v:.1f}s" for k, v in result.seconds.items())
-        stdout.print(f"model bundle: {bundle}   ({len(result.annotations)} paragraphs; {seconds})")
+        size = f"{len(result.training)} training paragraphs"
+        stdout.print(f"model bundle: {bundle}   ({size}; {seconds})")
         if tracker is not None:
             from classify.tracking import ui_command
 
