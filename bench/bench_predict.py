@@ -81,7 +81,8 @@ def main() -> None:
             "",
             "| what | median | per paragraph | throughput | vs baseline |",
             "|---|---|---|---|---|",
-            f"| `train(config, n_jobs=-1)`: CV + final fit (median of 3) | {train_median:.2f} s | | | |",
+            f"| `train(config, n_jobs=-1)`: CV + final fit (median of 3) "
+            f"| {train_median:.2f} s | | | |",
             f"| load the bundle | {load_median * 1000:.0f} ms | | | |",
             f"| `Predictor.predict`, batch of {n:,} | {ours:.2f} s | {ours / n * 1e6:.0f} µs "
             f"| {n / ours:,.0f} /s | {ours / bare:.2f}x the bare pipeline |",
