@@ -48,5 +48,6 @@ def _examples_namespace(request: pytest.FixtureRequest, tmp_path: Path, monkeypa
         bundle_dir=bundle,
         predictor=Predictor.load(bundle),
         tmp=tmp_path,
+        quick=QUICK,
     )
     monkeypatch.chdir(ROOT)

@@ -28,12 +28,13 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from classify.atomic import fsync_tree, write_file_atomically
+from classify.decision import review_bands
 from classify.errors import ClassifyError
 from classify.labels import LabelSet
 from classify.text import normalise_text
@@ -62,6 +63,7 @@ class Bundle:
     label_set: LabelSet
     thresholds: dict[str, float]
     manifest: dict[str, Any]
+    review: dict[str, float] = field(default_factory=dict)  # theme -> review band below cut-off
 
 
 def fingerprint(text: str) -> str:
@@ -115,6 +117,7 @@ def save_bundle(
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "label_set": result.label_set.to_dict(),
             "thresholds": result.thresholds,
+            "review": review_bands(result.label_set.names, result.config.thresholds),
             "config": result.config.to_dict(),
             "training_data": {
                 "hash": result.data_hash,
@@ -222,11 +225,14 @@ def _load_version(version_dir: Path) -> Bundle:
         pipeline = joblib.load(version_dir / PIPELINE_FILE)
         label_set = LabelSet.from_dict(manifest["label_set"], where=str(version_dir / MANIFEST))
         thresholds = {t: float(manifest["thresholds"][t]) for t in label_set.names}
+        # bundles written before review bands existed have none
+        review = {t: float(w) for t, w in (manifest.get("review") or {}).items()}
+        label_set.check(list(review), where=f"{version_dir / MANIFEST}: review")
     except (KeyError, TypeError, ValueError, EOFError) as exc:
         raise ClassifyError(
             f"model bundle {version_dir} is corrupt: {exc}", hint=_TRAIN_HINT
         ) from None
-    return Bundle(version_dir, pipeline, label_set, thresholds, manifest)
+    return Bundle(version_dir, pipeline, label_set, thresholds, manifest, review)
 
 
 def _switch_current(directory: Path, version: str) -> None:

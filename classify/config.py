@@ -86,6 +86,8 @@ class ModelConfig:
     alpha: float | None = None  # ridge and sgd; None: the model's own default (1.0, 1e-4)
     class_weight: Literal["balanced", "none"] = "balanced"
     max_iter: int = 2000
+    # "sigmoid" (Platt) or "isotonic": map each theme's margins to calibrated probabilities
+    calibration: Literal["none", "sigmoid", "isotonic"] = "none"
 
     def __post_init__(self) -> None:
         if self.C <= 0 or (self.alpha is not None and self.alpha <= 0):
@@ -96,15 +98,36 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class ThresholdConfig:
-    strategy: Literal["fixed", "f1"] = "fixed"
+    """The per-theme decision policy: how scores become tags (see classify/decision.py)."""
+
+    strategy: Literal["fixed", "f1", "precision"] = "fixed"
     value: float = 0.5
     min_f1: float = 0.2  # "f1": a tuned cut-off must reach this out-of-fold F1, else `value`
+    precision: float = 0.8  # "precision": the precision every theme's cut-off must reach ...
+    precision_by_theme: dict[str, float] = field(default_factory=dict)  # ... or its own target
+    review: float = 0.0  # width of the band below a cut-off whose paragraphs come out as review
+    review_by_theme: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 0.0 < self.value < 1.0:
             raise ClassifyError("thresholds.value must be between 0 and 1")
         if not 0.0 <= self.min_f1 <= 1.0:
             raise ClassifyError("thresholds.min_f1 must be between 0 and 1")
+        targets = [self.precision, *self.precision_by_theme.values()]
+        if not all(0.0 < t <= 1.0 for t in targets):
+            raise ClassifyError("thresholds.precision targets must be in (0, 1]")
+        if not all(0.0 <= w < 1.0 for w in [self.review, *self.review_by_theme.values()]):
+            raise ClassifyError("thresholds.review bands must be in [0, 1)")
+
+    def precision_target(self, theme: str) -> float:
+        return self.precision_by_theme.get(theme, self.precision)
+
+    def review_band(self, theme: str) -> float:
+        return self.review_by_theme.get(theme, self.review)
+
+    def themes_named(self) -> set[str]:
+        """Themes the per-theme tables mention (checked against the label set at training)."""
+        return set(self.precision_by_theme) | set(self.review_by_theme)
 
 
 @dataclass(frozen=True)
@@ -119,6 +142,26 @@ class CVConfig:
     def __post_init__(self) -> None:
         if self.folds < 2:
             raise ClassifyError("cv.folds must be at least 2")
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """``classify tune``: a grid of candidate settings, chosen by nested grouped CV."""
+
+    metric: Literal["macro_f1", "micro_f1"] = "macro_f1"
+    # dotted setting -> the values to try, e.g. {"model.C": [1.0, 10.0]}; the grid is their product
+    grid: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        empty = [key for key, values in self.grid.items() if not values]
+        if empty:
+            raise ClassifyError(f"tune.grid: {', '.join(empty)} lists no value to try")
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    # False: the MLflow run records paragraph ids only, never their text (for sensitive sources)
+    log_text: bool = True
 
 
 @dataclass(frozen=True)
@@ -139,6 +182,8 @@ class ExperimentConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     thresholds: ThresholdConfig = field(default_factory=ThresholdConfig)
     cv: CVConfig = field(default_factory=CVConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    tune: TuneConfig = field(default_factory=TuneConfig)
     # Where the file was read from; relative data paths resolve against it. Not a setting.
     base_dir: str = field(default=".", compare=False, metadata={"setting": False})
 
@@ -253,9 +298,16 @@ def _build(cls: type, data: Any, where: str, prefix: str) -> Any:
 
 def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):  # `X | None`: a missing/false table means None
+    if origin in (typing.Union, types.UnionType):  # `X | None`: false (or None) means None
         inner = next(a for a in args if a is not type(None))
-        return None if value is False else _coerce(inner, value, where, key)
+        return None if value is False or value is None else _coerce(inner, value, where, key)
+    if hint is Any:
+        return value
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ClassifyError(f"{where}: {key} must be a table")
+        value_hint = args[1]
+        return {str(k): _coerce(value_hint, v, where, f"{key}.{k}") for k, v in value.items()}
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where, f"{key}.")
     if origin is Literal:
@@ -287,6 +339,8 @@ def _to_plain(obj: Any) -> Any:
         }
     if isinstance(obj, tuple):
         return [_to_plain(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _to_plain(v) for k, v in obj.items()}
     return obj
 
 

@@ -23,7 +23,7 @@ from sklearn.metrics import average_precision_score, precision_recall_fscore_sup
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
 from classify.config import CVConfig, ExperimentConfig
-from classify.decision import apply_thresholds, best_f1_thresholds
+from classify.decision import apply_thresholds, choose_thresholds
 from classify.errors import ClassifyError
 from classify.pipeline import build_pipeline, theme_scores
 
@@ -182,18 +182,22 @@ def tune_thresholds(
     y: np.ndarray,
     groups: np.ndarray,
     n_jobs: int = 1,
+    themes: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Per-theme thresholds for a model trained on exactly these rows.
 
-    ``fixed``: the configured value. ``f1``: the F1-best cut-off on out-of-fold scores of a grouped
-    k-fold cross-validation of these rows (the fixed value when there are too few documents).
+    ``fixed``: the configured value. ``f1`` / ``precision``: chosen by the decision policy on
+    out-of-fold scores of a grouped k-fold cross-validation of these rows (the fixed value when
+    there are too few documents). ``themes`` defaults to the columns' positions (the policy's
+    per-theme targets need the names).
     """
     fixed = np.full(y.shape[1], config.thresholds.value)
     if config.thresholds.strategy == "fixed" or len(np.unique(groups)) < 2:
         return fixed
     folds = inner_folds(groups, config.cv)
     scores = out_of_fold_scores(config, texts, y, folds, n_jobs=n_jobs)
-    return best_f1_thresholds(scores, y, config.thresholds.value, config.thresholds.min_f1)
+    names = themes or [str(j) for j in range(y.shape[1])]
+    return choose_thresholds(scores, y, names, config.thresholds)
 
 
 def cross_validate(
@@ -250,6 +254,7 @@ def cross_validate(
             y[trains[key]],
             groups[trains[key]],
             [[texts[i] for i in test_index[folds[k][1]]] for k in members],
+            list(themes),
         )
         for key, members in shared.items()
     ]
@@ -287,10 +292,13 @@ def _evaluate_fold(
     y_train: np.ndarray,
     groups_train: np.ndarray,
     test_sets: list[list[str]],
+    themes: list[str],
     n_jobs: int = 1,
 ) -> tuple[np.ndarray, Pipeline, list[np.ndarray]]:
     """One outer fold (run in a worker): thresholds from the training side, then scores."""
-    thresholds = tune_thresholds(config, train_texts, y_train, groups_train, n_jobs=n_jobs)
+    thresholds = tune_thresholds(
+        config, train_texts, y_train, groups_train, n_jobs=n_jobs, themes=themes
+    )
     pipeline = fit_pipeline(config, train_texts, y_train)
     scores = [theme_scores(pipeline, test_texts) for test_texts in test_sets]
     return thresholds, pipeline, scores

@@ -28,10 +28,12 @@ class PyfuncThemeModel:
         texts = input_texts(model_input)
         scores = self.predictor.scores(texts)
         tags = self.predictor.tag(scores)
+        review = self.predictor.review_marks(scores, tags)
         names = self.predictor.themes
         output = pd.DataFrame(
             {
                 "themes": [[n for n, on in zip(names, row, strict=True) if on] for row in tags],
+                "review": [[n for n, on in zip(names, row, strict=True) if on] for row in review],
                 **{f"score_{n}": scores[:, j] for j, n in enumerate(names)},
             }
         )

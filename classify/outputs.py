@@ -47,6 +47,7 @@ def prediction_records(
             "start": p.start,
             "end": p.end,
             "themes": list(prediction.themes),
+            "review": list(prediction.review),
             "scores": prediction.scores,
             "text": p.text,
         }
@@ -114,6 +115,9 @@ def _source_table(source: str, rows: Sequence[dict[str, Any]], themes: Sequence[
     table = Table(title=source, title_justify="left", expand=True, box=box.SIMPLE_HEAD)
     table.add_column("#", no_wrap=True, min_width=3)
     table.add_column("themes", style="bold green", min_width=8, max_width=14)
+    reviewed = any(record.get("review") for record in rows)
+    if reviewed:  # themes just below their cut-off: a person should look
+        table.add_column("review", style="yellow", min_width=6, max_width=14)
     per_theme = len(themes) <= _SCORE_COLUMNS_MAX_THEMES
     if per_theme:
         for header in _abbreviations(themes):
@@ -129,6 +133,8 @@ def _source_table(source: str, rows: Sequence[dict[str, Any]], themes: Sequence[
             else Text("-" if record["kind"] == "body" else record["kind"], style="dim")
         )
         cells: list[Any] = [_short_id(record["id"]), label]
+        if reviewed:
+            cells.append(", ".join(record.get("review", ())))
         if per_theme:
             cells += [_score_cell(record["scores"][t], t in tagged) for t in themes]
         else:
@@ -206,13 +212,14 @@ def _score_cell(score: float, tagged: bool) -> Text:
 
 def _csv(records: Sequence[dict[str, Any]], themes: Sequence[str]) -> str:
     buffer = io.StringIO()
-    columns = ["source", "id", "kind", "start", "end", "themes"]
+    columns = ["source", "id", "kind", "start", "end", "themes", "review"]
     columns += [f"score_{t}" for t in themes] + ["text"]
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for r in records:
         writer.writerow(
             [r["source"], r["id"], r["kind"], r["start"], r["end"], ";".join(r["themes"])]
+            + [";".join(r.get("review", ()))]
             + [r["scores"][t] for t in themes]
             + [r["text"]]
         )

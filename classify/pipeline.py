@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.special import expit
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
 from sklearn.multiclass import OneVsRestClassifier
@@ -80,6 +81,17 @@ def _tfidf(analyzer: str, features: WordFeatures | CharFeatures) -> TfidfVectori
 
 
 def _linear_model(model: ModelConfig):
+    estimator = _bare_linear_model(model)
+    if model.calibration == "none":
+        return estimator
+    # Calibration fits on 3 internal folds of the training side only (never the evaluated
+    # documents). Those folds are stratified, not grouped by document, which can make the
+    # mapping a little over-confident; the decision thresholds are tuned on grouped folds anyway.
+    # ensemble=False: one model refitted on all rows, so prediction costs one model, not three.
+    return CalibratedClassifierCV(estimator, method=model.calibration, cv=3, ensemble=False)
+
+
+def _bare_linear_model(model: ModelConfig):
     class_weight = None if model.class_weight == "none" else model.class_weight
     if model.type == "logistic_regression":
         return LogisticRegression(

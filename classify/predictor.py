@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from classify.bundle import SEEN_FILE, load_bundle
-from classify.decision import apply_thresholds, resolve_thresholds
+from classify.decision import apply_thresholds, resolve_thresholds, review_matrix
 from classify.errors import ClassifyError
 from classify.labels import LabelSet
 from classify.pipeline import theme_scores
@@ -37,6 +37,7 @@ class Prediction:
 
     themes: tuple[str, ...]
     scores: dict[str, float]
+    review: tuple[str, ...] = ()  # themes scored just below their cut-off: for a person to check
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Predictor:
         *,
         manifest: Mapping[str, Any] | None = None,
         path: Path | None = None,
+        review: Mapping[str, float] | None = None,
     ) -> None:
         missing = [t for t in label_set.names if t not in thresholds]
         if missing:
@@ -76,6 +78,8 @@ class Predictor:
         self.thresholds = {t: float(thresholds[t]) for t in label_set.names}
         self.manifest = dict(manifest or {})
         self.path = path
+        # the review band below each theme's cut-off (0: none); it moves with a threshold override
+        self.review = {t: float((review or {}).get(t, 0.0)) for t in label_set.names}
 
     @classmethod
     def load(cls, path: str | Path) -> Predictor:
@@ -87,6 +91,7 @@ class Predictor:
             bundle.thresholds,
             manifest=bundle.manifest,
             path=bundle.path,
+            review=bundle.review,
         )
 
     @property
@@ -126,7 +131,16 @@ class Predictor:
         tuned thresholds otherwise. ``top_k``: keep at most that many themes per text.
         """
         scores = self.scores(texts)
-        return self._predictions(scores, self.tag(scores, threshold=threshold, top_k=top_k))
+        tags = self.tag(scores, threshold=threshold, top_k=top_k)
+        return self._predictions(scores, tags, self.review_marks(scores, tags, threshold))
+
+    def review_marks(
+        self, scores: np.ndarray, tags: np.ndarray, threshold: Threshold = None
+    ) -> np.ndarray:
+        """Boolean marks of untagged themes scoring inside their review band."""
+        cutoffs = resolve_thresholds(self.themes, self.thresholds, threshold)
+        bands = np.array([self.review[t] for t in self.themes])
+        return review_matrix(scores, cutoffs, bands, tags)
 
     def predict_paragraphs(
         self,
@@ -139,8 +153,11 @@ class Predictor:
         scored but never tagged (by the theme definitions they carry no label)."""
         scores = self.scores([p.text for p in paragraphs])
         tags = self.tag(scores, threshold=threshold, top_k=top_k)
-        tags[[p.kind != "body" for p in paragraphs]] = False
-        return self._predictions(scores, tags)
+        not_body = [p.kind != "body" for p in paragraphs]
+        tags[not_body] = False
+        review = self.review_marks(scores, tags, threshold)
+        review[not_body] = False
+        return self._predictions(scores, tags, review)
 
     def predict_document(
         self,
@@ -155,15 +172,20 @@ class Predictor:
         predictions = self.predict_paragraphs(paragraphs, threshold=threshold, top_k=top_k)
         return list(zip(paragraphs, predictions, strict=True))
 
-    def _predictions(self, scores: np.ndarray, tags: np.ndarray) -> list[Prediction]:
+    def _predictions(
+        self, scores: np.ndarray, tags: np.ndarray, review: np.ndarray
+    ) -> list[Prediction]:
         names = self.themes
         rounded = np.round(scores, 6).tolist()
         return [
             Prediction(
                 themes=tuple(n for n, on in zip(names, row_tags, strict=True) if on),
                 scores=dict(zip(names, row_scores, strict=True)),
+                review=tuple(n for n, on in zip(names, row_review, strict=True) if on),
             )
-            for row_scores, row_tags in zip(rounded, tags.tolist(), strict=True)
+            for row_scores, row_tags, row_review in zip(
+                rounded, tags.tolist(), review.tolist(), strict=True
+            )
         ]
 
 

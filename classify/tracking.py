@@ -2,7 +2,9 @@
 
 Each training is one run: the flattened config as params, every cross-validation metric (overall
 and per theme), tags for the data hash, label set and git commit, the out-of-fold predictions as a
-CSV artifact, and the model bundle as an MLflow pyfunc model with a signature and input example.
+CSV artifact, the figures and tables of :mod:`classify.reports` (``reports/``), the training and
+evaluated paragraphs as dataset inputs, and the model bundle as an MLflow pyfunc model with a
+signature and input example. With ``tracking.log_text = false`` none of it holds paragraph text.
 
 The default store is an SQLite file beside the experiment file (``experiments/mlflow.db``) with
 artifacts in ``experiments/mlartifacts``; ``MLFLOW_TRACKING_URI`` (or ``--tracking-uri``)
@@ -26,22 +28,30 @@ from classify.config import ExperimentConfig, flatten
 from classify.errors import ClassifyError
 from classify.outputs import metrics_table, render_text
 from classify.provenance import git_commit
+from classify.reports import paragraph_table, write_reports
 
 if TYPE_CHECKING:
     from classify.training import TrainingResult
+    from classify.tuning import TuningResult
 
 STORE_FILE = "mlflow.db"
+STORE_FOLDER = "experiments"  # the default experiment file's folder, relative to the project
 ARTIFACTS_FOLDER = "mlartifacts"
 MODEL_NAME = "model"
 _REACH_TIMEOUT_SECONDS = 5.0
+_MAX_DIGEST = 36  # MLflow's limit on a dataset digest
 
 
-def default_tracking_uri(config: ExperimentConfig) -> str:
+def default_tracking_uri(config: ExperimentConfig | None = None) -> str:
     """``MLFLOW_TRACKING_URI`` if set, else the SQLite store beside the experiment file
-    (``sqlite:////project/experiments/mlflow.db`` for ``experiments/default.toml``)."""
-    return (
-        os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path(config.base_dir) / STORE_FILE}"
-    )
+    (``sqlite:////project/experiments/mlflow.db`` for ``experiments/default.toml``).
+
+    Without an experiment (``classify runs``, ``classify compare``): the store beside the
+    default experiment file, ``experiments/mlflow.db`` under the current folder, which is where
+    a plain ``classify train`` logs.
+    """
+    folder = Path(config.base_dir) if config is not None else Path(STORE_FOLDER).resolve()
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{folder / STORE_FILE}"
 
 
 def ui_command(tracking_uri: str) -> str:
@@ -60,9 +70,12 @@ class MlflowTracker:
         result, bundle_dir, run_id = train_and_save(config, "models", tracker=tracker)
     """
 
-    def __init__(self, tracking_uri: str | None = None) -> None:
+    def __init__(self, tracking_uri: str | None = None, register_as: str | None = None) -> None:
         self.tracking_uri = tracking_uri
         self.run_id: str | None = None
+        # a registered-model name: each logged model becomes its next version (see registry.py)
+        self.register_as = register_as
+        self.registered_version: int | None = None
 
     def start(self, config: ExperimentConfig) -> str:
         import mlflow
@@ -108,13 +121,21 @@ class MlflowTracker:
                 "label_set": result.label_set.name,
                 "label_set.version": result.label_set.version,
                 "label_set.fingerprint": result.label_set.fingerprint,
+                # the themes in label-set order, so `classify runs` can order its columns
+                "label_set.themes": _themes_tag(result.label_set.names),
                 **({"bundle": str(Path(bundle_dir).resolve())} if bundle_dir else {}),
                 "evaluation": result.describe_evaluation(),
+                "cv.folds": result.folds_fingerprint()[:16],  # equal: the same grouped folds
             }
         )
+        log_text = result.config.tracking.log_text
+        log_datasets(result, log_text=log_text)
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            result.out_of_fold_table().to_csv(folder / "oof_predictions.csv", index=False)
+            oof = result.out_of_fold_table()
+            if not log_text:  # ids only: the run must not carry paragraph text
+                oof = oof.drop(columns=["text"])
+            oof.to_csv(folder / "oof_predictions.csv", index=False)
             (folder / "cv_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
             (folder / "thresholds.json").write_text(json.dumps(result.thresholds, indent=2) + "\n")
             table = metrics_table(result.cv.metrics, f"{result.config.name}: out-of-fold metrics")
@@ -126,8 +147,55 @@ class MlflowTracker:
                 "cv_metrics.txt",
             ):
                 mlflow.log_artifact(str(folder / name), artifact_path="evaluation")
+            write_reports(result, folder / "reports", log_text=log_text)
+            mlflow.log_artifacts(str(folder / "reports"), artifact_path="reports")
         if bundle_dir is not None:
-            log_bundle_as_model(bundle_dir, result)
+            model_uri = log_bundle_as_model(bundle_dir, result)
+            if self.register_as:
+                from classify.registry import register_model
+
+                self.registered_version = register_model(model_uri, self.register_as)
+
+    def log_candidates(self, tuned: TuningResult) -> None:
+        """One child run per tuning candidate under the open (parent) run, the best one marked.
+
+        A child's metrics are its selection evidence: inner grouped CV of the training rows.
+        """
+        import mlflow
+
+        metric = tuned.final.config.tune.metric
+        parent = mlflow.active_run()
+        experiment_id = parent.info.experiment_id if parent else None  # children beside it
+        best_run = None
+        for position, score in enumerate(tuned.candidates):
+            candidate = score.candidate
+            is_best = position == tuned.best
+            with mlflow.start_run(
+                experiment_id=experiment_id, run_name=f"candidate {candidate.index}", nested=True
+            ) as run:
+                mlflow.log_params(flatten(candidate.config.to_dict()))
+                mlflow.log_metrics(score.metrics.as_dict())
+                mlflow.set_tags(
+                    {
+                        "tune.candidate": str(candidate.index),
+                        "tune.settings": candidate.label,
+                        "tune.best": str(is_best).lower(),
+                        "evaluation": "selection: inner grouped CV of the training rows "
+                        f"({metric}; thresholds chosen on the same scores, so optimistic)",
+                    }
+                )
+            if is_best:
+                best_run = run.info.run_id
+        best = tuned.best_candidate
+        mlflow.set_tags(
+            {
+                "tune.best_run": best_run or "",
+                "tune.best_settings": best.label,
+                "tune.candidates": str(len(tuned.candidates)),
+                "tune.chosen_by_fold": ",".join(map(str, tuned.chosen_by_fold)),
+            }
+        )
+        mlflow.log_params({f"best.{key}": value for key, value in best.settings.items()})
 
     def finish(self, *, failed: bool) -> None:
         import mlflow
@@ -136,8 +204,9 @@ class MlflowTracker:
             mlflow.end_run(status="FAILED" if failed else "FINISHED")
 
 
-def log_bundle_as_model(bundle_dir: Path, result: TrainingResult) -> None:
-    """Log the bundle as an MLflow pyfunc model (loader module + bundle files) in the active run."""
+def log_bundle_as_model(bundle_dir: Path, result: TrainingResult) -> str:
+    """Log the bundle as an MLflow pyfunc model (loader module + bundle files) in the active run;
+    returns the logged model's URI (``models:/<model id>``)."""
     import mlflow.pyfunc
     import pandas as pd
     from mlflow.models import infer_signature
@@ -148,7 +217,7 @@ def log_bundle_as_model(bundle_dir: Path, result: TrainingResult) -> None:
     version_dir = resolve_version(Path(bundle_dir))
     example = pd.DataFrame({"text": _example_texts(result)})
     output = PyfuncThemeModel(Predictor.load(version_dir)).predict(example)
-    mlflow.pyfunc.log_model(
+    info = mlflow.pyfunc.log_model(
         name=MODEL_NAME,
         loader_module="classify.mlflow_model",
         data_path=str(version_dir),
@@ -157,12 +226,55 @@ def log_bundle_as_model(bundle_dir: Path, result: TrainingResult) -> None:
         input_example=example,
         pip_requirements=_requirements(),
     )
+    return info.model_uri
+
+
+# With tracking.log_text off no training paragraph may reach the store: made-up input instead
+NEUTRAL_EXAMPLES = (
+    "The city council met on Tuesday to discuss the new bus timetable.",
+    "Городской совет обсудил новое расписание автобусов.",
+)
 
 
 def _example_texts(result: TrainingResult) -> list[str]:
+    if not result.config.tracking.log_text:
+        return list(NEUTRAL_EXAMPLES)
     # the two shortest body paragraphs: small, real, and with the input's true shape
     texts = sorted(result.training.texts, key=len)
     return texts[:2]
+
+
+def log_datasets(result: TrainingResult, *, log_text: bool = True) -> None:
+    """Record the training paragraphs as the active run's "training" input, and the evaluated
+    ones as its "evaluation" input when they are other paragraphs (``cv.evaluate_on``).
+
+    Each is an MLflow pandas dataset named after its sources (``authored``), with the data
+    hash as digest (its first 36 characters, MLflow's limit; the whole hash is the input's
+    ``data_hash`` tag). Only its schema and size reach the store, and with ``log_text=False``
+    the schema has no text column.
+
+    Example::
+
+        with mlflow.start_run():
+            log_datasets(result, log_text=False)  # ids, documents, sources, langs, themes
+    """
+    import mlflow
+    from mlflow.data.code_dataset_source import CodeDatasetSource
+
+    inputs = [("training", result.training, result.data_hash)]
+    if set(result.evaluated.ids) != set(result.training.ids):
+        inputs.append(("evaluation", result.evaluated, result.evaluated.fingerprint()))
+    for context, paragraphs, digest in inputs:
+        source = CodeDatasetSource(
+            {"annotations": paragraphs.path, "kinds": ",".join(result.config.data.kinds)}
+        )
+        dataset = mlflow.data.from_pandas(
+            paragraph_table(paragraphs, log_text=log_text),
+            source=source,
+            name="+".join(paragraphs.sources),
+            digest=digest[:_MAX_DIGEST],
+        )
+        mlflow.log_input(dataset, context=context, tags={"data_hash": digest})
 
 
 def _requirements() -> list[str]:
@@ -191,7 +303,15 @@ def _experiment_id(uri: str, name: str) -> str:
     return client.create_experiment(name, artifact_location=artifact_location)
 
 
-def _check_reachable(uri: str) -> None:
+def _themes_tag(names: tuple[str, ...] | list[str]) -> str:
+    # MLflow caps tag values (5,000 characters on older stores): a huge label set goes untagged
+    joined = ",".join(names)
+    return joined if len(joined) <= 5000 else ""
+
+
+def _check_reachable(
+    uri: str, hint: str = "start the server, fix MLFLOW_TRACKING_URI, or train with --no-track"
+) -> None:
     """Fail in seconds, not after MLflow's minutes of retries, when a server is down."""
     if uri.startswith(("http://", "https://")):
         try:
@@ -202,8 +322,7 @@ def _check_reachable(uri: str) -> None:
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ClassifyError(
-                f"cannot reach the MLflow tracking server at {uri} ({reason})",
-                hint="start the server, fix MLFLOW_TRACKING_URI, or train with --no-track",
+                f"cannot reach the MLflow tracking server at {uri} ({reason})", hint=hint
             ) from None
     elif uri.startswith("sqlite:///"):
         folder = Path(uri.removeprefix("sqlite:///")).parent

@@ -8,6 +8,7 @@ thresholds on out-of-fold scores of the training rows, and fits the final pipeli
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import numpy as np
 
 from classify.annotations import Annotations, load_annotations
 from classify.config import ExperimentConfig
-from classify.decision import best_f1_thresholds
+from classify.decision import choose_thresholds
 from classify.errors import ClassifyError
 from classify.evaluation import CrossValidation, cross_validate, fit_pipeline, tune_thresholds
 from classify.labels import LabelSet, load_label_set
@@ -72,6 +73,14 @@ class TrainingResult:
             row["text"] = paragraph.text
             rows.append(row)
         return pd.DataFrame(rows)
+
+    def folds_fingerprint(self) -> str:
+        """sha256 of which paragraph each fold held out: runs with the same fingerprint were
+        evaluated on the very same grouped folds, so their figures line up."""
+        digest = hashlib.sha256()
+        for paragraph, fold in zip(self.evaluated.paragraphs, self.cv.fold.tolist(), strict=True):
+            digest.update(f"{paragraph.id}\t{fold}\n".encode())
+        return digest.hexdigest()
 
     def describe_evaluation(self) -> str:
         """What the cross-validation metrics measure, in one line."""
@@ -148,6 +157,7 @@ def train(
         (130, ['drills', 'legislation'])
     """
     data = load_labeled_data(config)
+    data.label_set.check(sorted(config.thresholds.themes_named()), where="[thresholds]")
     train_rows, test_rows = data_split(config, data)
     training = data.take(np.flatnonzero(train_rows))
     names = data.label_set.names
@@ -182,14 +192,13 @@ def train(
         # another): that fit is the final model.
         _, chosen, pipeline = cv.shared_fit
     else:
-        if config.thresholds.strategy == "f1" and np.array_equal(train_rows, test_rows):
+        if config.thresholds.strategy != "fixed" and np.array_equal(train_rows, test_rows):
             # Out-of-fold scores of the training rows exist already: the same rule each CV
             # fold followed, now applied to all of them.
-            value, min_f1 = config.thresholds.value, config.thresholds.min_f1
-            chosen = best_f1_thresholds(cv.scores, data.y[cv.rows], value, min_f1)
+            chosen = choose_thresholds(cv.scores, data.y[cv.rows], names, config.thresholds)
         else:
             chosen = tune_thresholds(
-                config, training.texts, training.y, training.groups, n_jobs=n_jobs
+                config, training.texts, training.y, training.groups, n_jobs=n_jobs, themes=names
             )
         pipeline = fit_pipeline(config, training.texts, training.y)
     if progress:

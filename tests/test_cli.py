@@ -237,7 +237,9 @@ def test_corrupt_model_and_bad_annotations(model, tmp_path):
     )
 
 
-@pytest.mark.parametrize("command", ["train", "predict", "evaluate", "segment"])
+@pytest.mark.parametrize(
+    "command", ["train", "predict", "evaluate", "segment", "tune", "runs", "compare", "promote"]
+)
 def test_every_command_has_help(command):
     done = run_cli(command, "--help")
     assert done.returncode == 0

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from classify.cli import evaluate, predict, segment, train  # noqa: F401  (they register commands)
+from classify.cli import (  # noqa: F401  (they register commands)
+    compare,
+    evaluate,
+    predict,
+    promote,
+    runs,
+    segment,
+    train,
+    tune,
+)
 from classify.cli._app import app
 
 

@@ -26,9 +26,22 @@ def predict_command(
     text: Annotated[
         list[str] | None, typer.Option("--text", "-t", help="A text to tag (repeatable).")
     ] = None,
-    model: Annotated[Path, typer.Option("--model", "-m", help="Model bundle folder.")] = Path(
-        "models/default"
-    ),
+    model: Annotated[
+        str,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model bundle folder, or an MLflow model: models:/NAME@ALIAS, "
+            "models:/NAME/VERSION, runs:/RUN_ID/model.",
+        ),
+    ] = "models/default",
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="MLflow store of a models:/ or runs:/ model. Default: $MLFLOW_TRACKING_URI, "
+            "else experiments/mlflow.db."
+        ),
+    ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = "table",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
@@ -61,8 +74,12 @@ def predict_command(
         write_output,
     )
     from classify.predictor import Predictor, summarise_documents
+    from classify.registry import is_model_uri, load_predictor  # imports MLflow only for a URI
 
-    predictor = Predictor.load(model)
+    if is_model_uri(model):
+        predictor = load_predictor(model, tracking_uri)
+    else:
+        predictor = Predictor.load(Path(model))
     predictions = predictor.predict_paragraphs(paragraphs, threshold=cutoffs, top_k=top_k)
     records = prediction_records(paragraphs, predictions)
     summaries = summarise_documents(

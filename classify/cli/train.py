@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from classify.cli._app import app, reports_errors, stderr, stdout
-from classify.config import load_experiment
+from classify.config import ExperimentConfig, load_experiment
 from classify.errors import ClassifyError
+
+if TYPE_CHECKING:
+    from classify.training import TrainingResult
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -39,6 +45,22 @@ def train_command(
         ),
     ] = None,
     no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
+    experiment: Annotated[
+        str | None,
+        typer.Option(
+            help="MLflow experiment for every run of this command (default: the first "
+            "experiment file's mlflow_experiment), so the runs line up in the UI."
+        ),
+    ] = None,
+    register: Annotated[
+        str | None,
+        typer.Option(
+            "--register",
+            metavar="NAME",
+            help="Register the run's model under NAME in the MLflow model registry "
+            "(a new version each time).",
+        ),
+    ] = None,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Parallel processes for the folds (-1: every core).")
     ] = -1,
@@ -47,18 +69,31 @@ def train_command(
     from classify.outputs import metrics_table
     from classify.training import train_and_save
 
-    for path in experiment_files(configs or [Path("experiments/default.toml")]):
-        config = load_experiment(path, overrides or [])
+    if register is not None:  # checked before any training, which takes minutes
+        from classify.registry import check_model_name
+
+        if no_track:
+            raise ClassifyError("--register needs an MLflow run", hint="drop --no-track")
+        check_model_name(register)
+    paths = experiment_files(configs or [Path("experiments/default.toml")])
+    # every file is read and validated before the first (long) training starts
+    loaded = [load_experiment(path, overrides or []) for path in paths]
+    loaded = same_mlflow_experiment(loaded, experiment)
+    trained = []
+    for path, config in zip(paths, loaded, strict=True):
         tracker = None
         if not no_track:
-            from classify.tracking import MlflowTracker  # MLflow is imported only when tracking
+            from classify.tracking import MlflowTracker, default_tracking_uri
 
-            tracker = MlflowTracker(tracking_uri)
+            # one store for the whole command: the first file's unless told otherwise
+            tracking_uri = tracking_uri or default_tracking_uri(loaded[0])
+            tracker = MlflowTracker(tracking_uri, register_as=register)
         stderr.print(f"training [bold]{config.name}[/] from {path}")
         with progress_bar() as progress:
             result, bundle, run_id = train_and_save(
                 config, models_dir, tracker=tracker, progress=progress, n_jobs=jobs
             )
+        trained.append(result)
         evaluation = result.describe_evaluation()
         stdout.print(metrics_table(result.cv.metrics, f"{config.name}: {evaluation}"))
         for name, values in result.cv.breakdown.items():
@@ -76,6 +111,65 @@ def train_command(
 
             stdout.print(f"MLflow run {run_id} in {tracker.tracking_uri}")
             stdout.print(f"open the UI: {ui_command(tracker.tracking_uri)}", soft_wrap=True)
+            if tracker.registered_version is not None:
+                version = tracker.registered_version
+                uri = f"models:/{register}/{version}"
+                stdout.print(f"registered {register} version {version}   ({uri})", soft_wrap=True)
+    if len(trained) > 1:
+        stdout.print(comparison_table(trained))
+        for note in fold_notes(trained):
+            stderr.print(f"note: {note}")
+
+
+def same_mlflow_experiment(
+    configs: list[ExperimentConfig], experiment: str | None
+) -> list[ExperimentConfig]:
+    """Every config logging to one MLflow experiment: ``experiment``, else the first one's."""
+    name = experiment or configs[0].mlflow_experiment
+    moved = [c.name for c in configs if c.mlflow_experiment != name]
+    if moved and experiment is None:
+        stderr.print(f"note: logging {', '.join(moved)} under MLflow experiment {name!r} too")
+    return [dataclasses.replace(c, mlflow_experiment=name) for c in configs]
+
+
+def comparison_table(results: list[TrainingResult]) -> Table:
+    """One row per experiment trained by the command: micro/macro F1 and each theme's F1."""
+    themes = results[0].label_set.names
+    evaluations = {r.describe_evaluation() for r in results}
+    shared = next(iter(evaluations)) if len(evaluations) == 1 else None
+    title = "experiments side by side" + (f", {shared}" if shared else " (out-of-fold)")
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    table.add_column("experiment", no_wrap=True)
+    if shared is None:  # only worth a column when the experiments were evaluated differently
+        table.add_column("evaluated on")
+    for column in ("micro F1", "macro F1", *themes):
+        table.add_column(column, justify="right")
+    best = max(r.cv.metrics.macro_f1 for r in results)
+    for r in results:
+        f1 = {t.theme: t.f1 for t in r.cv.metrics.themes}
+        table.add_row(
+            r.config.name,
+            *([] if shared else [r.describe_evaluation()]),
+            f"{r.cv.metrics.micro_f1:.3f}",
+            f"{r.cv.metrics.macro_f1:.3f}",
+            *(f"{f1[t]:.3f}" if t in f1 else "" for t in themes),
+            style="bold" if r.cv.metrics.macro_f1 == best else None,
+        )
+    return table
+
+
+def fold_notes(results: list[TrainingResult]) -> list[str]:
+    """Warn when the experiments of one command were not evaluated on the same folds."""
+    groups: dict[str, list[str]] = {}
+    for r in results:
+        groups.setdefault(r.folds_fingerprint(), []).append(r.config.name)
+    if len(groups) == 1:
+        return []
+    sets = "; ".join(", ".join(names) for names in groups.values())
+    return [
+        f"these experiments were evaluated on different folds ({sets}): their [data] or [cv] "
+        "settings differ, so compare their figures with care"
+    ]
 
 
 def experiment_files(paths: list[Path]) -> list[Path]:
