@@ -168,34 +168,17 @@ def metrics_table(metrics: Metrics, title: str) -> Table:
         >>> metrics_table(compute_metrics(np.eye(2), np.eye(2), ["a", "b"]), "demo").row_count
         4
     """
+    from classify.reports import METRIC_COLUMNS, metric_rows
+
     table = Table(title=title)
-    for name in ("theme", "precision", "recall", "F1", "support", "tagged", "avg precision"):
+    for name in METRIC_COLUMNS:
         table.add_column(name, justify="left" if name == "theme" else "right")
-    for t in metrics.themes:
-        ap = "-" if t.average_precision != t.average_precision else f"{t.average_precision:.3f}"
-        table.add_row(
-            t.theme,
-            f"{t.precision:.3f}",
-            f"{t.recall:.3f}",
-            f"{t.f1:.3f}",
-            str(t.support),
-            str(t.predicted),
-            ap,
-        )
-    support = sum(t.support for t in metrics.themes)
-    tagged = sum(t.predicted for t in metrics.themes)
+    *themes, micro, macro = metric_rows(metrics)
+    for row in themes:
+        table.add_row(*row)
     table.add_section()
-    table.add_row(
-        "micro",
-        f"{metrics.micro_precision:.3f}",
-        f"{metrics.micro_recall:.3f}",
-        f"{metrics.micro_f1:.3f}",
-        str(support),
-        str(tagged),
-        "",
-        style="bold",
-    )
-    table.add_row("macro", "", "", f"{metrics.macro_f1:.3f}", "", "", "", style="bold")
+    table.add_row(*micro, style="bold")
+    table.add_row(*macro, style="bold")
     return table
 
 

@@ -83,20 +83,10 @@ def store_uri(tracking_uri: str | None = None) -> str:
     Fails with a one-line error when that store is a server that does not answer or an SQLite
     file that does not exist (MLflow would silently create an empty one).
     """
-    from classify.tracking import _check_reachable, default_tracking_uri
+    from classify.tracking import existing_store
 
-    uri = tracking_uri or default_tracking_uri()
-    if uri.startswith(("http://", "https://")):
-        _check_reachable(uri, hint="start the server, or pass --tracking-uri")
-    elif uri.startswith("sqlite:///"):
-        database = Path(uri.removeprefix("sqlite:///"))
-        if not database.is_file():
-            raise ClassifyError(
-                f"no MLflow store at {database}",
-                hint="train with `classify train --register NAME`, or pass --tracking-uri "
-                "(or set MLFLOW_TRACKING_URI)",
-            )
-    return uri
+    hint = "train with `classify train --register NAME`, or pass --tracking-uri"
+    return existing_store(tracking_uri, hint=hint + " (or set MLFLOW_TRACKING_URI)")
 
 
 def register_model(model_uri: str, name: str) -> int:

@@ -464,21 +464,11 @@ def _only_lines(comparison: Comparison) -> list[Text]:
 @contextlib.contextmanager
 def _store(tracking_uri: str | None) -> Iterator[tuple[MlflowClient, str]]:
     """An MLflow client on an existing store; MLflow's own errors become one-line errors."""
-    from classify.tracking import _check_reachable, _quiet_mlflow, default_tracking_uri
+    from classify.tracking import _quiet_mlflow, existing_store
 
-    uri = tracking_uri or default_tracking_uri()
     # check the store before importing MLflow, and before its minutes of connection retries
-    if uri.startswith(("http://", "https://")):
-        _check_reachable(uri, hint="start the server, or pass --tracking-uri")
-    elif uri.startswith("sqlite:///"):
-        database = Path(uri.removeprefix("sqlite:///"))
-        # MLflow would create an empty store here; a missing one is the user's mistake
-        if not database.is_file():
-            raise ClassifyError(
-                f"no MLflow store at {database}",
-                hint="train with `classify train` first, or pass --tracking-uri "
-                "(or set MLFLOW_TRACKING_URI)",
-            )
+    hint = "train with `classify train` first, or pass --tracking-uri (or set MLFLOW_TRACKING_URI)"
+    uri = existing_store(tracking_uri, hint=hint)
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 

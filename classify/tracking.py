@@ -26,9 +26,7 @@ import classify
 from classify.bundle import resolve_version
 from classify.config import ExperimentConfig, flatten
 from classify.errors import ClassifyError
-from classify.outputs import metrics_table, render_text
 from classify.provenance import git_commit
-from classify.reports import paragraph_table, write_reports
 
 if TYPE_CHECKING:
     from classify.training import TrainingResult
@@ -138,6 +136,9 @@ class MlflowTracker:
             oof.to_csv(folder / "oof_predictions.csv", index=False)
             (folder / "cv_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
             (folder / "thresholds.json").write_text(json.dumps(result.thresholds, indent=2) + "\n")
+            from classify.outputs import metrics_table, render_text
+            from classify.reports import write_reports
+
             table = metrics_table(result.cv.metrics, f"{result.config.name}: out-of-fold metrics")
             (folder / "cv_metrics.txt").write_text(render_text(table))
             for name in (
@@ -261,6 +262,8 @@ def log_datasets(result: TrainingResult, *, log_text: bool = True) -> None:
     import mlflow
     from mlflow.data.code_dataset_source import CodeDatasetSource
 
+    from classify.reports import paragraph_table
+
     inputs = [("training", result.training, result.data_hash)]
     if set(result.evaluated.ids) != set(result.training.ids):
         inputs.append(("evaluation", result.evaluated, result.evaluated.fingerprint()))
@@ -307,6 +310,20 @@ def _themes_tag(names: tuple[str, ...] | list[str]) -> str:
     # MLflow caps tag values (5,000 characters on older stores): a huge label set goes untagged
     joined = ",".join(names)
     return joined if len(joined) <= 5000 else ""
+
+
+def existing_store(tracking_uri: str | None, *, hint: str) -> str:
+    """The store to *read* (``tracking_uri``, else :func:`default_tracking_uri`), checked before
+    MLflow is asked: a server must answer, an SQLite file must exist (MLflow would silently
+    create an empty one). ``hint`` says how to get a store."""
+    uri = tracking_uri or default_tracking_uri()
+    if uri.startswith(("http://", "https://")):
+        _check_reachable(uri, hint="start the server, or pass --tracking-uri")
+    elif uri.startswith("sqlite:///"):
+        database = Path(uri.removeprefix("sqlite:///"))
+        if not database.is_file():
+            raise ClassifyError(f"no MLflow store at {database}", hint=hint)
+    return uri
 
 
 def _check_reachable(

@@ -8,9 +8,10 @@ thresholds on out-of-fold scores of the training rows, and fits the final pipeli
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -238,16 +239,26 @@ def train_and_save(
     from classify.bundle import save_bundle
 
     # Open the run first: an unreachable store fails before the expensive work.
-    run_id = tracker.start(config) if tracker is not None else None
-    try:
+    with tracked_run(tracker, config) as run_id:
         result = train(config, progress=progress, n_jobs=n_jobs)
         bundle_dir = save_bundle(result, Path(models_dir) / config.name, run_id=run_id)
         if tracker is not None:
             tracker.log(result, bundle_dir)
-    except BaseException:
-        if tracker is not None:
-            tracker.finish(failed=True)
-        raise
-    if tracker is not None:
-        tracker.finish(failed=False)
     return result, bundle_dir, run_id
+
+
+@contextlib.contextmanager
+def tracked_run(tracker: Tracker | None, config: ExperimentConfig) -> Iterator[str | None]:
+    """The tracker's run around a block: opened first, so an unreachable store fails before the
+    expensive work; closed as failed if the block raises (even on Ctrl-C), else as finished.
+    Yields the run id (``None`` without a tracker)."""
+    if tracker is None:
+        yield None
+        return
+    run_id = tracker.start(config)
+    try:
+        yield run_id
+    except BaseException:
+        tracker.finish(failed=True)
+        raise
+    tracker.finish(failed=False)

@@ -41,7 +41,7 @@ from classify.evaluation import (
     sliced_metrics,
 )
 from classify.pipeline import theme_scores
-from classify.training import TrainingResult, data_split, load_labeled_data
+from classify.training import TrainingResult, data_split, load_labeled_data, tracked_run
 
 Progress = Callable[[str, int, int], None]
 
@@ -289,17 +289,10 @@ def tune_and_save(
     """
     from classify.bundle import save_bundle
 
-    run_id = tracker.start(config) if tracker is not None else None  # fails fast when unreachable
-    try:
+    with tracked_run(tracker, config) as run_id:
         tuned = tune(config, progress=progress, n_jobs=n_jobs)
         bundle_dir = save_bundle(tuned.final, Path(models_dir) / config.name, run_id=run_id)
         if tracker is not None:
             tracker.log_candidates(tuned)
             tracker.log(tuned.final, bundle_dir)
-    except BaseException:
-        if tracker is not None:
-            tracker.finish(failed=True)
-        raise
-    if tracker is not None:
-        tracker.finish(failed=False)
     return tuned, bundle_dir, run_id

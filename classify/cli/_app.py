@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,6 +24,24 @@ stdout = Console(highlight=False, soft_wrap=False)
 stderr = Console(stderr=True, highlight=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Options that `train` and `tune` share, spelled once.
+Overrides = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="Override one config value: section.key=value (repeatable)."),
+]
+ModelsDir = Annotated[Path, typer.Option(help="Where model bundles are written.")]
+TrainingTrackingUri = Annotated[
+    str | None,
+    typer.Option(
+        help="MLflow store. Default: $MLFLOW_TRACKING_URI, else mlflow.db beside the "
+        "experiment file."
+    ),
+]
+NoTrack = Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")]
+Jobs = Annotated[
+    int, typer.Option("--jobs", "-j", help="Parallel processes for the fits (-1: every core).")
+]
 
 
 def reports_errors(command: F) -> F:

@@ -13,7 +13,17 @@ from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from classify.cli._app import app, reports_errors, stderr, stdout
+from classify.cli._app import (
+    Jobs,
+    ModelsDir,
+    NoTrack,
+    Overrides,
+    TrainingTrackingUri,
+    app,
+    reports_errors,
+    stderr,
+    stdout,
+)
 from classify.config import ExperimentConfig, load_experiment
 from classify.errors import ClassifyError
 
@@ -30,21 +40,10 @@ def train_command(
         list[Path] | None,
         typer.Argument(help="Experiment files (TOML), or folders of them.", show_default=False),
     ] = None,
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override one config value: section.key=value (repeatable)."),
-    ] = None,
-    models_dir: Annotated[Path, typer.Option(help="Where model bundles are written.")] = Path(
-        "models"
-    ),
-    tracking_uri: Annotated[
-        str | None,
-        typer.Option(
-            help="MLflow store. Default: $MLFLOW_TRACKING_URI, else mlflow.db beside the "
-            "experiment file."
-        ),
-    ] = None,
-    no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
+    overrides: Overrides = None,
+    models_dir: ModelsDir = Path("models"),
+    tracking_uri: TrainingTrackingUri = None,
+    no_track: NoTrack = False,
     experiment: Annotated[
         str | None,
         typer.Option(
@@ -61,9 +60,7 @@ def train_command(
             "(a new version each time).",
         ),
     ] = None,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Parallel processes for the folds (-1: every core).")
-    ] = -1,
+    jobs: Jobs = -1,
 ) -> None:
     """Cross-validate an experiment (grouped by document), fit it on all labels, save the bundle."""
     from classify.outputs import metrics_table

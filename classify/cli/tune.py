@@ -9,7 +9,17 @@ import typer
 from rich import box
 from rich.table import Table
 
-from classify.cli._app import app, reports_errors, stderr, stdout
+from classify.cli._app import (
+    Jobs,
+    ModelsDir,
+    NoTrack,
+    Overrides,
+    TrainingTrackingUri,
+    app,
+    reports_errors,
+    stderr,
+    stdout,
+)
 from classify.cli.train import progress_bar
 from classify.config import load_experiment
 
@@ -23,24 +33,11 @@ def tune_command(
     config_path: Annotated[
         Path, typer.Argument(metavar="CONFIG", help="Experiment file with a [tune.grid] table.")
     ],
-    overrides: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Override one config value: section.key=value (repeatable)."),
-    ] = None,
-    models_dir: Annotated[Path, typer.Option(help="Where model bundles are written.")] = Path(
-        "models"
-    ),
-    tracking_uri: Annotated[
-        str | None,
-        typer.Option(
-            help="MLflow store. Default: $MLFLOW_TRACKING_URI, else mlflow.db beside the "
-            "experiment file."
-        ),
-    ] = None,
-    no_track: Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")] = False,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Parallel processes for the fits (-1: every core).")
-    ] = -1,
+    overrides: Overrides = None,
+    models_dir: ModelsDir = Path("models"),
+    tracking_uri: TrainingTrackingUri = None,
+    no_track: NoTrack = False,
+    jobs: Jobs = -1,
 ) -> None:
     """Pick the best grid candidate by inner grouped CV; report nested CV; save the winner."""
     from classify.outputs import metrics_table
