@@ -4,7 +4,8 @@
 
 Measures, in one run: training time (cross-validation + final fit), `Predictor.predict` over a
 batch of paragraphs against two baselines (the bare scikit-learn pipeline's `predict_proba` on the
-same batch, and a Python loop that predicts one paragraph at a time), model load time, and the
+same batch, and a Python loop that predicts one paragraph at a time), bundle save and load time
+against a joblib pickle of the same pipeline (the unsafe format bundles used before), and the
 wall time of the `classify predict` command on one seed article. Results: bench/results/predict.md.
 """
 
@@ -16,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import joblib
 from _common import interleaved_medians, median_seconds, write_result
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +39,17 @@ def main() -> None:
     result = train(config, n_jobs=-1)
     models = Path(tempfile.mkdtemp())
     bundle = save_bundle(result, models / "default")
-    load_median, _ = median_seconds(lambda: Predictor.load(bundle), args.repeats)
+    # baseline: the same fitted pipeline as a joblib pickle (the bundle format before issue 5)
+    pickled = models / "pipeline.joblib"
+    persistence = interleaved_medians(
+        {
+            "save": lambda: save_bundle(result, models / "default"),
+            "save_pickle": lambda: joblib.dump(result.pipeline, pickled),
+            "load": lambda: Predictor.load(bundle),
+            "load_pickle": lambda: joblib.load(pickled),
+        },
+        args.repeats,
+    )
     predictor = Predictor.load(bundle)
 
     # real article text to score: the seed paragraphs (the default model never trained on them)
@@ -83,7 +95,16 @@ def main() -> None:
             "|---|---|---|---|---|",
             f"| `train(config, n_jobs=-1)`: CV + final fit (median of 3) "
             f"| {train_median:.2f} s | | | |",
-            f"| load the bundle | {load_median * 1000:.0f} ms | | | |",
+            f"| save the bundle (skops + JSON vocabularies, checksums, fsync) "
+            f"| {persistence['save'] * 1000:.0f} ms | | "
+            f"| {persistence['save'] / persistence['save_pickle']:.2f}x the pickle |",
+            f"| `joblib.dump` of the same pipeline (baseline) "
+            f"| {persistence['save_pickle'] * 1000:.0f} ms | | | 1.00x |",
+            f"| load the bundle (checksums, type audit, skops, vocabularies) "
+            f"| {persistence['load'] * 1000:.0f} ms | | "
+            f"| {persistence['load'] / persistence['load_pickle']:.2f}x the pickle |",
+            f"| `joblib.load` of the same pipeline (baseline, unsafe) "
+            f"| {persistence['load_pickle'] * 1000:.0f} ms | | | 1.00x |",
             f"| `Predictor.predict`, batch of {n:,} | {ours:.2f} s | {ours / n * 1e6:.0f} µs "
             f"| {n / ours:,.0f} /s | {ours / bare:.2f}x the bare pipeline |",
             f"| bare `pipeline.predict_proba`, same batch (baseline) | {bare:.2f} s "

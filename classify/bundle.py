@@ -11,10 +11,15 @@ with one complete version::
         20261123T101500Z-3f9a1c/
             manifest.json            # format, label set, thresholds, config, data hash,
                                      # CV metrics, library versions, sha256 of every file
-            pipeline.joblib          # the fitted scikit-learn Pipeline
+            pipeline.skops           # the fitted scikit-learn Pipeline (skops, no pickle)
+            vocabulary.json          # its TF-IDF vocabularies
             seen.txt                 # fingerprints of the training paragraphs
 
-Loading checks the format version and every file's sha256 before anything is deserialised.
+Loading checks the format version, the manifest's own checksum and every file's sha256 before
+anything is deserialised, and then builds the pipeline from trusted types only
+(:mod:`classify.pipeline_file`). The checksums catch truncated, edited and swapped files; they are
+not a signature (whoever can edit a bundle can recompute them), which is why the type check, not
+the checksum, is what keeps a shared model file from running code.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ import os
 import secrets
 import shutil
 import time
+import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +43,7 @@ from classify.atomic import fsync_tree, write_file_atomically
 from classify.decision import review_bands
 from classify.errors import ClassifyError
 from classify.labels import LabelSet
+from classify.pipeline_file import PIPELINE_FILE, VOCABULARY_FILE, load_pipeline, save_pipeline
 from classify.text import normalise_text
 
 if TYPE_CHECKING:
@@ -45,13 +52,20 @@ if TYPE_CHECKING:
     from classify.training import TrainingResult
 
 FORMAT = "classify-bundle"
-FORMAT_VERSION = 1
+# 1: pipeline.joblib (pickle). 2: pipeline.skops + vocabulary.json, manifest checksum.
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
-PIPELINE_FILE = "pipeline.joblib"
 SEEN_FILE = "seen.txt"
+_CHECKSUM_KEY = "manifest_sha256"
+_REQUIRED_FILES = (PIPELINE_FILE, VOCABULARY_FILE, SEEN_FILE)
+_PIPELINE_LIBRARIES = ("scikit-learn", "skops")  # the ones that build and read the pipeline
 _STALE_PARTIAL_SECONDS = 3600
 _TRAIN_HINT = "train one with `classify train experiments/default.toml`, or pass --model"
+
+
+class BundleVersionWarning(UserWarning):
+    """A bundle written with other versions of the libraries its pipeline is made of."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,7 @@ class Bundle:
     thresholds: dict[str, float]
     manifest: dict[str, Any]
     review: dict[str, float] = field(default_factory=dict)  # theme -> review band below cut-off
+    seen: frozenset[str] = frozenset()  # fingerprints of the training paragraphs
 
 
 def fingerprint(text: str) -> str:
@@ -88,8 +103,6 @@ def save_bundle(
         >>> (tmp / "default" / "CURRENT").is_file()
         True
     """
-    import joblib
-
     from classify.provenance import git_commit, library_versions
 
     directory = Path(directory)
@@ -102,13 +115,11 @@ def save_bundle(
     except OSError as exc:
         raise ClassifyError(f"cannot create {directory}: {exc.strerror}") from None
     version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
-    partial = directory / f".{version}.partial"
-    partial.mkdir()
-    try:
-        joblib.dump(result.pipeline, partial / PIPELINE_FILE)
+    with _partial_folder(directory, version) as partial:
+        written = save_pipeline(result.pipeline, partial)
         seen = sorted({fingerprint(text) for text in result.training.texts})
         (partial / SEEN_FILE).write_text("\n".join(seen) + "\n", encoding="utf-8")
-        files = {name: _sha256(partial / name) for name in (PIPELINE_FILE, SEEN_FILE)}
+        files = {name: _sha256(partial / name) for name in (*written, SEEN_FILE)}
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -140,14 +151,34 @@ def save_bundle(
             "run_id": run_id,
             "files": files,
         }
+        manifest[_CHECKSUM_KEY] = _manifest_checksum(manifest)
         _write_json(partial / MANIFEST, manifest)
         fsync_tree(partial)
-        os.rename(partial, directory / version)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    _switch_current(directory, version)
+        _publish(directory, partial, version)
     return directory
+
+
+def check_writable(directory: Path) -> None:
+    """Fail now, not after training, if a bundle cannot be written at ``directory``.
+
+    Probes the folder, or the nearest one above it that exists, with a file it removes at once:
+    nothing is left behind, not even a folder.
+
+    Example:
+        >>> check_writable(tmp / "models" / "default")
+        >>> (tmp / "models").exists()
+        False
+    """
+    existing = directory
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    probe = existing / f".write-check.{secrets.token_hex(4)}"
+    try:
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        reason = f"{existing} is a file" if existing.is_file() else exc.strerror
+        raise ClassifyError(f"cannot write a model bundle in {directory}: {reason}") from None
 
 
 def load_bundle(path: str | Path) -> Bundle:
@@ -159,9 +190,8 @@ def load_bundle(path: str | Path) -> Bundle:
     """
     path = Path(path)
     for attempt in range(2):
-        version_dir = resolve_version(path)
         try:
-            return _load_version(version_dir)
+            return _load_version(resolve_version(path))
         except FileNotFoundError:
             if attempt:  # a concurrent training may have replaced the version we read of
                 raise ClassifyError(
@@ -200,58 +230,168 @@ def read_manifest(version_dir: Path) -> dict[str, Any]:
     written = manifest.get("format_version")
     if written != FORMAT_VERSION:
         newer = isinstance(written, int) and written > FORMAT_VERSION
+        pickled = " (a pickle, which can run code when loaded, so it is not read)"
         raise ClassifyError(
-            f"model bundle {version_dir} has format version {written}; "
-            f"this classify reads version {FORMAT_VERSION}",
+            f"model bundle {version_dir} has format version {written}"
+            f"{pickled if written == 1 else ''}; this classify reads version {FORMAT_VERSION}",
             hint="upgrade classify" if newer else "retrain the model with this classify",
+        )
+    if manifest.get(_CHECKSUM_KEY) != _manifest_checksum(manifest):
+        raise ClassifyError(
+            f"model bundle {version_dir}: {MANIFEST} does not match its checksum (edited)",
+            hint="re-copy or retrain the model",
         )
     return manifest
 
 
 def _load_version(version_dir: Path) -> Bundle:
-    import joblib
-
     manifest = read_manifest(version_dir)
-    files = manifest.get("files") or {}
-    for name in (PIPELINE_FILE, SEEN_FILE):
-        expected = files.get(name)
-        if expected is None or _sha256(version_dir / name) != expected:
+    files = manifest.get("files")
+    missing = [n for n in _REQUIRED_FILES if not isinstance(files, dict) or n not in files]
+    if missing:
+        raise ClassifyError(
+            f"model bundle {version_dir}: {MANIFEST} has no checksum for {', '.join(missing)}"
+        )
+    for name, expected in files.items():
+        if not _is_plain_name(name):
+            raise ClassifyError(f"model bundle {version_dir}: {MANIFEST} names a bad file {name!r}")
+        if _sha256(version_dir / name) != expected:
             raise ClassifyError(
                 f"model bundle {version_dir}: {name} does not match its checksum "
                 "(truncated, edited or swapped)",
                 hint="re-copy or retrain the model",
             )
+    pipeline = _load_pipeline_checking_versions(version_dir, manifest)
     try:
-        pipeline = joblib.load(version_dir / PIPELINE_FILE)
         label_set = LabelSet.from_dict(manifest["label_set"], where=str(version_dir / MANIFEST))
         thresholds = {t: float(manifest["thresholds"][t]) for t in label_set.names}
-        # bundles written before review bands existed have none
-        review = {t: float(w) for t, w in (manifest.get("review") or {}).items()}
+        review = {t: float(w) for t, w in manifest["review"].items()}
         label_set.check(list(review), where=f"{version_dir / MANIFEST}: review")
-    except (KeyError, TypeError, ValueError, EOFError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ClassifyError(
             f"model bundle {version_dir} is corrupt: {exc}", hint=_TRAIN_HINT
         ) from None
-    return Bundle(version_dir, pipeline, label_set, thresholds, manifest, review)
+    # read now, with the checksummed files: a later training may remove this version folder
+    seen = frozenset((version_dir / SEEN_FILE).read_text(encoding="utf-8").split())
+    return Bundle(version_dir, pipeline, label_set, thresholds, manifest, review, seen)
 
 
-def _switch_current(directory: Path, version: str) -> None:
+def _load_pipeline_checking_versions(version_dir: Path, manifest: dict[str, Any]) -> Pipeline:
+    """Load the pipeline; if it was written with other library versions, say so once, clearly.
+
+    scikit-learn only promises that a model behaves the same in the version that fitted it. It
+    warns once per estimator on a mismatch; one warning that names the versions replaces them.
+    """
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    from classify.provenance import library_versions
+
+    written = manifest.get("versions") or {}
+    running = library_versions()
+    differ = [
+        f"{name} {written[name]} (this is {running[name]})"
+        for name in _PIPELINE_LIBRARIES
+        if isinstance(written.get(name), str) and written[name] != running.get(name)
+    ]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", InconsistentVersionWarning)
+            pipeline = load_pipeline(version_dir)
+    except ClassifyError as exc:
+        if not differ:
+            raise
+        raise ClassifyError(
+            exc.message,
+            hint=f"it was written with {', '.join(differ)}: install those versions or retrain",
+        ) from None
+    if any(d.startswith("scikit-learn") for d in differ):
+        warnings.warn(
+            f"model bundle {version_dir} was written with {', '.join(differ)}; "
+            "its scores may differ slightly: retrain it with these versions to be sure",
+            BundleVersionWarning,
+            stacklevel=4,
+        )
+    return pipeline
+
+
+@contextlib.contextmanager
+def _partial_folder(directory: Path, version: str) -> Iterator[Path]:
+    """The hidden folder a new version is written in, locked while its training is alive.
+
+    The lock (an flock on the folder, which the system releases when the process dies, even by
+    SIGKILL) tells a live training's folder from one a killed training left behind, so the
+    next save can remove the latter at once. The folder is made and locked under the bundle lock,
+    so a cleanup never sees it unlocked. On failure or Ctrl-C it is removed.
+    """
+    partial = directory / f".{version}.partial"
     with _locked(directory):
-        current = directory / CURRENT
-        previous = current.read_text(encoding="utf-8").strip() if current.is_file() else None
-        write_file_atomically(current, (version + "\n").encode())
-        if previous and previous != version and "/" not in previous:
-            shutil.rmtree(directory / previous, ignore_errors=True)
-        _remove_stale_partials(directory.glob(".*.partial"))
+        partial.mkdir()
+        held = _lock_folder(partial)
+    try:
+        yield partial
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    finally:
+        if held is not None:
+            os.close(held)
 
 
-def _remove_stale_partials(partials: Iterable[Path]) -> None:
-    """Folders left by trainings that were killed mid-write (old enough not to be running)."""
-    cutoff = time.time() - _STALE_PARTIAL_SECONDS
-    for partial in partials:
+def _publish(directory: Path, partial: Path, version: str) -> None:
+    """Move the finished version into place, point CURRENT at it and remove everything else.
+
+    All of it happens under the bundle lock: a training killed at any point leaves either the
+    old CURRENT or the new one, each naming a complete version, and whatever it left behind
+    (a version it never switched to, a temporary CURRENT, its partial folder) is removed by the
+    next save. Concurrent saves switch one after the other; the last one wins.
+    """
+    with _locked(directory):
+        os.rename(partial, directory / version)
+        write_file_atomically(directory / CURRENT, (version + "\n").encode())
+        for entry in directory.iterdir():
+            if entry.name == version:
+                continue
+            if _is_version_folder(entry) or (entry.suffix == ".partial" and _abandoned(entry)):
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.name.startswith(f".{CURRENT}.") and entry.suffix == ".tmp":
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+
+
+def _is_version_folder(entry: Path) -> bool:
+    return entry.is_dir() and not entry.name.startswith(".") and (entry / MANIFEST).exists()
+
+
+def _lock_folder(folder: Path) -> int | None:
+    """Hold an exclusive flock on ``folder``; returns the descriptor to close (None: no fcntl)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    descriptor = os.open(folder, os.O_RDONLY)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)
+    return descriptor
+
+
+def _abandoned(partial: Path) -> bool:
+    """Whether no living training holds ``partial`` (by age where flock is unavailable)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
         with contextlib.suppress(OSError):
-            if partial.stat().st_mtime < cutoff:
-                shutil.rmtree(partial, ignore_errors=True)
+            return partial.stat().st_mtime < time.time() - _STALE_PARTIAL_SECONDS
+        return False
+    try:
+        descriptor = os.open(partial, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False  # a training is writing it
+    finally:
+        os.close(descriptor)
+    return True
 
 
 @contextlib.contextmanager
@@ -268,6 +408,24 @@ def _locked(directory: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _manifest_checksum(manifest: dict[str, Any]) -> str:
+    """sha256 of the manifest's content (without the checksum itself), in a canonical form."""
+    content = {k: v for k, v in manifest.items() if k != _CHECKSUM_KEY}
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _is_plain_name(name: object) -> bool:
+    """A file name inside the version folder: no path separators, not hidden, not ``..``."""
+    return (
+        isinstance(name, str)
+        and bool(name)
+        and not name.startswith(".")
+        and "/" not in name
+        and "\\" not in name
+    )
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

@@ -140,9 +140,22 @@ def _source_table(source: str, rows: Sequence[dict[str, Any]], themes: Sequence[
         else:
             best = sorted(record["scores"].items(), key=lambda kv: -kv[1])[:3]
             cells.append(", ".join(f"{t} {s:.2f}" for t, s in best))
-        cells.append(" ".join(record["text"].split()))
+        cells.append(_one_line(record["text"]))
         table.add_row(*cells)
     return table
+
+
+def _one_line(text: str, limit: int = 2_000) -> str:
+    """The start of ``text`` with its whitespace collapsed, at most ``limit`` characters.
+
+    The cell shows one line cut with an ellipsis, so only the start matters, and rich takes a
+    minute and gigabytes to lay out a 20 MB paragraph in full.
+
+    Example:
+        >>> _one_line("Police\\n  held a   drill.", limit=12)
+        'Police held '
+    """
+    return " ".join(text.split(maxsplit=limit)[:limit])[:limit]
 
 
 def _short_id(paragraph_id: str) -> str:

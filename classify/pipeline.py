@@ -7,12 +7,14 @@ them into one score in [0, 1] per theme, so thresholds and reports work the same
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
@@ -20,6 +22,17 @@ from sklearn.svm import LinearSVC
 
 from classify.config import CharFeatures, ExperimentConfig, ModelConfig, WordFeatures
 from classify.text import normalise_text
+
+# Paragraphs longer than this are vectorised in chunks of about this size (see _long_text_row).
+# scikit-learn's analyzers build a Python list of every n-gram of a document: for the default word
+# + char_wb features ~260 bytes per character, 5 GB for one 20-million-character paragraph. Chunks
+# of this size add ~30 MB at any length; chunks of 10,000 to 1,000,000 characters all score at the
+# plain transform's speed, within noise (bench/results/long_text.md). Shorter texts keep the one
+# batched transform.
+LONG_TEXT_CHARS = 100_000
+_ANALYZERS = ("word", "char", "char_wb")  # the analyzers _long_text_row can count in chunks
+# Everything up to the last whitespace character of a window (greedy: backtracks from its end).
+_UP_TO_LAST_SPACE = re.compile(r".*\s", re.DOTALL)
 
 
 def build_pipeline(config: ExperimentConfig) -> Pipeline:
@@ -46,8 +59,9 @@ def theme_scores(pipeline: Pipeline, texts: Sequence[str]) -> np.ndarray:
     """Scores in [0, 1], shape ``(len(texts), n_themes)``, for a fitted pipeline.
 
     Probabilities where the model has them, a logistic squashing of the margin otherwise. Texts are
-    vectorised once and each theme's model scores the whole batch. A theme that had no positive
-    paragraph in training scores 0 everywhere (scikit-learn keeps a constant predictor for it).
+    vectorised once and each theme's model scores the whole batch; a text longer than
+    :data:`LONG_TEXT_CHARS` is vectorised chunk by chunk, in bounded memory. A theme that had no
+    positive paragraph in training scores 0 everywhere (scikit-learn keeps a constant predictor).
 
     Example:
         >>> theme_scores(result.pipeline, ["Police held a drill at the airport."]).shape
@@ -55,7 +69,7 @@ def theme_scores(pipeline: Pipeline, texts: Sequence[str]) -> np.ndarray:
     """
     if isinstance(texts, str):
         raise TypeError("theme_scores takes a sequence of texts, not a single string")
-    x = pipeline[:-1].transform(list(texts))
+    x = _features(pipeline, list(texts))
     columns = []
     for estimator in pipeline[-1].estimators_:
         if hasattr(estimator, "predict_proba"):
@@ -63,6 +77,104 @@ def theme_scores(pipeline: Pipeline, texts: Sequence[str]) -> np.ndarray:
         else:
             columns.append(expit(estimator.decision_function(x)))
     return np.column_stack(columns).astype(np.float64, copy=False)
+
+
+def _features(pipeline: Pipeline, texts: list[str]) -> sp.csr_matrix:
+    """The feature rows of ``texts``, long ones vectorised chunk by chunk to bound memory.
+
+    Example:
+        >>> short, long = "Police held a drill.", "Police held a drill. " * 10_000
+        >>> x = _features(result.pipeline, [long, short])  # rows in input order
+        >>> bool(np.allclose(x.toarray(), result.pipeline[:-1].transform([long, short]).toarray()))
+        True
+    """
+    is_long = [len(text) > LONG_TEXT_CHARS for text in texts]
+    parts = _tfidf_parts(pipeline) if any(is_long) else None
+    if parts is None:
+        return pipeline[:-1].transform(texts)
+    short = [i for i, flag in enumerate(is_long) if not flag]
+    long = [i for i, flag in enumerate(is_long) if flag]
+    blocks = [pipeline[:-1].transform([texts[i] for i in short])] if short else []
+    for i in long:
+        rows = [_long_text_row(vectorizer, texts[i]) for vectorizer, _ in parts]
+        # FeatureUnion multiplies a transformer's columns by its weight, if it has one
+        rows = [row if w is None else row * w for row, (_, w) in zip(rows, parts, strict=True)]
+        blocks.append(sp.hstack(rows, format="csr"))
+    # blocks hold the short rows, then the long ones: put them back in input order
+    return sp.vstack(blocks, format="csr")[np.argsort(short + long)]
+
+
+def _tfidf_parts(pipeline: Pipeline) -> list[tuple[TfidfVectorizer, float | None]] | None:
+    """The TF-IDF vectorizers of the features step with their FeatureUnion weights, in column
+    order; ``None`` for a features step of any other shape, which is transformed as it is."""
+    if len(pipeline) != 2:
+        return None
+    features = pipeline[0]
+    if _chunkable(features):
+        return [(features, None)]
+    if type(features) is not FeatureUnion:
+        return None
+    weights = features.transformer_weights or {}
+    parts = [
+        (transformer, weights.get(name))
+        for name, transformer in features.transformer_list
+        if transformer != "drop"  # a dropped transformer adds no columns
+    ]
+    if not parts or not all(_chunkable(transformer) for transformer, _ in parts):
+        return None
+    return parts
+
+
+def _chunkable(transformer: object) -> bool:
+    # exact type: a subclass may count differently; a callable analyzer may not split at spaces
+    return type(transformer) is TfidfVectorizer and transformer.analyzer in _ANALYZERS
+
+
+def _long_text_row(vectorizer: TfidfVectorizer, text: str) -> sp.csr_matrix:
+    """``vectorizer.transform([text])``, counting n-grams one chunk at a time.
+
+    Chunks end at whitespace. ``char_wb`` n-grams never span whitespace, so for them the sum of
+    the chunk counts is exact. Word n-grams longer than one token lose the one n-gram that spans
+    each chunk boundary (one bigram per ~100,000 characters), and so do ``char`` n-grams that
+    span the boundary's whitespace. The summed counts are then weighted as ``transform`` does.
+    """
+    totals = np.zeros(len(vectorizer.vocabulary_))
+    for chunk in _chunks(text, LONG_TEXT_CHARS):
+        counts = CountVectorizer.transform(vectorizer, [chunk])  # the counting step only
+        totals[counts.indices] += counts.data
+    if vectorizer.binary:
+        np.minimum(totals, 1.0, out=totals)
+    # the same dtype and weighting (sublinear tf, idf, norm) as TfidfVectorizer.transform
+    counts = sp.csr_matrix(totals[np.newaxis, :], dtype=vectorizer.dtype)
+    weighting = TfidfTransformer(
+        norm=vectorizer.norm,
+        use_idf=vectorizer.use_idf,
+        smooth_idf=vectorizer.smooth_idf,
+        sublinear_tf=vectorizer.sublinear_tf,
+    )
+    weighting.n_features_in_ = len(totals)
+    if vectorizer.use_idf:
+        weighting.idf_ = vectorizer.idf_
+    return weighting.transform(counts)
+
+
+def _chunks(text: str, size: int) -> Iterator[str]:
+    """Consecutive pieces of ``text`` of at most ``size`` characters, each ending just after a
+    whitespace character where the window has one.
+
+    Example:
+        >>> list(_chunks("one two three", 9))
+        ['one two ', 'three']
+    """
+    start = 0
+    while start < len(text):
+        end = min(start + size, len(text))
+        if end < len(text):
+            match = _UP_TO_LAST_SPACE.match(text, start, end)
+            # a window without whitespace is no prose (a data blob): cut it where it ends
+            end = match.end() if match else end
+        yield text[start:end]
+        start = end
 
 
 def _tfidf(analyzer: str, features: WordFeatures | CharFeatures) -> TfidfVectorizer:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from classify.bundle import SEEN_FILE, load_bundle
+from classify.bundle import load_bundle
 from classify.decision import apply_thresholds, resolve_thresholds, review_matrix
 from classify.errors import ClassifyError
 from classify.labels import LabelSet
@@ -69,6 +69,7 @@ class Predictor:
         manifest: Mapping[str, Any] | None = None,
         path: Path | None = None,
         review: Mapping[str, float] | None = None,
+        seen: frozenset[str] = frozenset(),
     ) -> None:
         missing = [t for t in label_set.names if t not in thresholds]
         if missing:
@@ -78,6 +79,7 @@ class Predictor:
         self.thresholds = {t: float(thresholds[t]) for t in label_set.names}
         self.manifest = dict(manifest or {})
         self.path = path
+        self.seen = seen  # fingerprints of the training paragraphs (empty if not known)
         # the review band below each theme's cut-off (0: none); it moves with a threshold override
         self.review = {t: float((review or {}).get(t, 0.0)) for t in label_set.names}
 
@@ -92,6 +94,7 @@ class Predictor:
             manifest=bundle.manifest,
             path=bundle.path,
             review=bundle.review,
+            seen=bundle.seen,
         )
 
     @property
@@ -100,9 +103,7 @@ class Predictor:
 
     def seen_fingerprints(self) -> set[str]:
         """Fingerprints of the training paragraphs (empty for a predictor not loaded from disk)."""
-        if self.path is None:
-            return set()
-        return set((self.path / SEEN_FILE).read_text(encoding="utf-8").split())
+        return set(self.seen)
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Score matrix ``(len(texts), len(themes))``; the whole batch is vectorised at once."""

@@ -7,7 +7,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-LIBRARIES = ("classify", "scikit-learn", "numpy", "scipy", "joblib", "pandas")
+LIBRARIES = ("classify", "scikit-learn", "skops", "numpy", "scipy", "joblib", "pandas")
 
 
 def library_versions() -> dict[str, str]:

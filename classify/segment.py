@@ -23,10 +23,12 @@ from classify.errors import ClassifyError
 ParagraphKind = Literal["body", "heading", "byline", "caption", "boilerplate"]
 KINDS: tuple[str, ...] = ("body", "heading", "byline", "caption", "boilerplate")
 SegmentMode = Literal["auto", "lines", "blocks"]
+# Line breaks as editors count them: line numbers in errors here and in classify.tables.
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 # Characters that carry no text: Unicode whitespace is handled by str.isspace; these are the
 # invisible format characters that scraped pages are full of and str.strip() keeps.
-_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
 
 # Boilerplate and captions are matched only on short paragraphs, so that a real paragraph quoting
 # one of these phrases is never dropped or mislabeled.
@@ -141,7 +143,7 @@ def read_document(path: str | Path, *, encoding: str = "utf-8", errors: str = "s
     """Read a document file as text; offsets of its paragraphs index the returned string.
 
     A UTF-8 byte-order mark is dropped. Undecodable bytes raise a :class:`ClassifyError` naming the
-    file and byte offset, unless ``errors`` is ``"replace"`` or ``"ignore"``.
+    file, byte offset and line, unless ``errors`` is ``"replace"`` or ``"ignore"``.
 
     Example:
         >>> read_document("seeds/004_69f23285355f99cd.txt")[:30]
@@ -155,7 +157,7 @@ def read_document(path: str | Path, *, encoding: str = "utf-8", errors: str = "s
     except IsADirectoryError:
         raise ClassifyError(f"{path} is a directory, not a document") from None
     except OSError as exc:
-        raise ClassifyError(f"cannot read {path}: {exc.strerror}") from None
+        raise ClassifyError(f"{path}: cannot read it ({exc.strerror})") from None
     return decode_text(data, str(path), encoding=encoding, errors=errors)
 
 
@@ -164,20 +166,46 @@ def decode_text(
 ) -> str:
     """Decode bytes read from ``source``, dropping a UTF-8 byte-order mark.
 
+    Undecodable bytes raise a :class:`ClassifyError` with their byte offset and line. So does a
+    decoding that leaves unpaired surrogates (``errors="surrogateescape"``): no output could
+    hold them.
+
     Example:
         >>> decode_text("\ufeffTashkent".encode(), "<stdin>")
         'Tashkent'
+        >>> try:
+        ...     decode_text(b"ok\\nbad \\xff", "a.txt")
+        ... except ClassifyError as error:
+        ...     print(error.message)
+        a.txt: not valid utf-8 at byte 7, line 2 (invalid start byte)
     """
     codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
     try:
-        return data.decode(codec, errors=errors)
+        text = data.decode(codec, errors=errors)
     except UnicodeDecodeError as exc:
+        # the line of the bad byte: line breaks in everything before it, decoded leniently
+        before = data[: exc.start].decode(codec, errors="replace")
+        line = len(LINE_BREAK.findall(before)) + 1
         raise ClassifyError(
-            f"{source}: not valid {encoding} at byte {exc.start}",
-            hint="pass --encoding (e.g. cp1251) or --errors replace",
+            f"{source}: not valid {encoding} at byte {exc.start}, line {line} ({exc.reason})",
+            hint="pass --encoding (e.g. cp1251; kz1048 for older Kazakh texts) or --errors replace",
         ) from None
+    except UnicodeError as exc:  # codecs with their own checks (punycode)
+        raise ClassifyError(f"{source}: not valid {encoding} ({exc})") from None
     except LookupError:
         raise ClassifyError(f"unknown encoding {encoding!r} or error handler {errors!r}") from None
+    surrogate = _SURROGATE.search(text)
+    if surrogate:
+        line = len(LINE_BREAK.findall(text, 0, surrogate.start())) + 1
+        raise ClassifyError(
+            f"{source}: decoding as {encoding} with errors={errors} leaves an unpaired surrogate "
+            f"at line {line}",
+            hint="use --errors strict, replace or ignore, or another --encoding",
+        )
+    return text
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def segment_file(
@@ -202,7 +230,13 @@ def classify_kind(paragraph: str, *, is_first: bool = False) -> str:
         >>> classify_kind("Recruitment and orders via internet")
         'heading'
     """
-    flat = " ".join(paragraph.split())
+    # More words than _BOILERPLATE_MAX_CHARS make a text longer than that, and longer than any
+    # heading or byline: body. Splitting only that far keeps a 20 MB paragraph from becoming a
+    # list of millions of words (~10 bytes of memory per character).
+    words = paragraph.split(maxsplit=_BOILERPLATE_MAX_CHARS)
+    if len(words) > _BOILERPLATE_MAX_CHARS:
+        return "body"
+    flat = " ".join(words)
     if len(flat) <= _BOILERPLATE_MAX_CHARS and any(p.search(flat) for p in BOILERPLATE_PATTERNS):
         return "boilerplate"
     if len(flat) <= _BOILERPLATE_MAX_CHARS and any(p.search(flat) for p in CAPTION_PATTERNS):
@@ -235,9 +269,9 @@ def _lines(text: str) -> Iterator[tuple[int, int]]:
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
-    while start < end and (text[start].isspace() or text[start] in _INVISIBLE):
+    while start < end and (text[start].isspace() or text[start] in INVISIBLE):
         start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in _INVISIBLE):
+    while end > start and (text[end - 1].isspace() or text[end - 1] in INVISIBLE):
         end -= 1
     return (start, end) if start < end else None
 

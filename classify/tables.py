@@ -1,17 +1,42 @@
-"""Rows of CSV and JSONL text, each with the line it starts on, for errors that name the line."""
+"""Rows of CSV and JSONL text, each with the line it starts on, for errors that name the line.
+
+Lines are counted the way editors count them: ``\\n``, ``\\r\\n`` and a lone ``\\r`` each end one.
+Blank records are left out silently: a JSONL line, or a CSV row whose every field, is *blank*
+(see :func:`is_blank`). Spreadsheets pad exports with such rows (``,,,``) and blank lines carry
+nothing to tag or check, so reporting them would only bury the real problems.
+
+A *bad* record (not JSON, not an object, malformed CSV quoting, more fields than the header) raises
+a :class:`ClassifyError` naming the line, or, with ``on_bad_row``, is handed to it and left out.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Iterator
+import re
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from classify.errors import ClassifyError
+from classify.segment import INVISIBLE, LINE_BREAK
 
 TABLE_SUFFIXES = (".csv", ".jsonl")
+# (line, reason) -> None: told about each bad record instead of raising
+BadRowHandler = Callable[[int, str], None]
+
+# Anything but whitespace and the invisible format characters segmentation also trims.
+_VISIBLE = re.compile(rf"[^\s{INVISIBLE}]")
+# csv's field size limit is one process-wide number (a C long: 32 bits on Windows). It is raised
+# to the size of the text being read, under a lock, and put back afterwards.
+_FIELD_LIMIT_LOCK = threading.Lock()
+_C_LONG_MAX = 2**31 - 1
+_CSV_MESSAGES = {
+    "unexpected end of data": "a quoted field is never closed (it runs to the end of the file)",
+    "',' expected after '\"'": 'text after a closing quote (write a quote in a quoted field as "")',
+}
 
 
 def is_table(path: Path) -> bool:
@@ -19,36 +44,128 @@ def is_table(path: Path) -> bool:
     return path.suffix.lower() in TABLE_SUFFIXES
 
 
+def is_blank(value: object) -> bool:
+    """Whether a cell holds no text: ``None``, or a string of only whitespace and invisible
+    characters (zero-width spaces and joiners, word joiner, byte-order mark, soft hyphen).
+
+    Example:
+        >>> is_blank(" \\u200b\\t\\r\\n"), is_blank(None), is_blank("0"), is_blank(0)
+        (True, True, False, False)
+    """
+    if value is None:
+        return True
+    return isinstance(value, str) and _VISIBLE.search(value) is None
+
+
 def read_rows(
-    text: str, source: str | Path, *, jsonl: bool
+    text: str, source: str | Path, *, jsonl: bool, on_bad_row: BadRowHandler | None = None
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line, row)`` for every record; a CSV record may span lines (quoted line breaks).
 
+    Blank records are skipped. A bad record raises a :class:`ClassifyError` naming
+    ``source`` and the line, unless ``on_bad_row(line, reason)`` is given: then that is called
+    and reading goes on. CSV cells of any size are read (no 128 KiB field limit).
+
     Example:
-        >>> list(read_rows('id,text\\n1,"two\\nlines"\\n2,x\\n', "a.csv", jsonl=False))
-        [(2, {'id': '1', 'text': 'two\\nlines'}), (4, {'id': '2', 'text': 'x'})]
+        >>> list(read_rows('id,text\\n1,"two\\nlines"\\n,\\n2,x\\n', "a.csv", jsonl=False))
+        [(2, {'id': '1', 'text': 'two\\nlines'}), (5, {'id': '2', 'text': 'x'})]
+        >>> bad = []
+        >>> list(read_rows('{"text": "a"}\\n[1]\\n', "a.jsonl", jsonl=True,
+        ...                on_bad_row=lambda line, reason: bad.append((line, reason))))
+        [(1, {'text': 'a'})]
+        >>> bad
+        [(2, 'expected a JSON object, found an array')]
     """
-    return _jsonl_rows(text, source) if jsonl else _csv_rows(text, source)
+    if on_bad_row is None:
+
+        def on_bad_row(line: int, reason: str) -> None:
+            raise ClassifyError(f"{source}:{line}: {reason}")
+
+    return _jsonl_rows(text, on_bad_row) if jsonl else _csv_rows(text, on_bad_row)
 
 
-def _csv_rows(text: str, source: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    line = 2  # the first record starts after the header
-    for row in reader:
-        if None in row:
-            raise ClassifyError(f"{source}:{line}: more fields than columns")
-        yield line, row
-        line = reader.line_num + 1
+def _csv_rows(text: str, on_bad_row: BadRowHandler) -> Iterator[tuple[int, dict[str, Any]]]:
+    header: list[str] | None = None
+    for line, fields in _csv_records(text):
+        if isinstance(fields, csv.Error):
+            message = _CSV_MESSAGES.get(str(fields), str(fields))
+            on_bad_row(line, f"malformed CSV{' header' if header is None else ''}: {message}")
+            if header is None:
+                return  # without a header no row can be read
+            continue
+        if all(map(is_blank, fields)):
+            continue  # a blank line, or spreadsheet padding: ",,,"
+        if header is None:
+            header = [name.strip() for name in fields]
+            continue
+        if len(fields) > len(header) and not all(map(is_blank, fields[len(header) :])):
+            on_bad_row(line, f"more fields than columns ({len(fields)}, header has {len(header)})")
+            continue
+        # a short row leaves its last columns None, like csv.DictReader
+        yield line, {name: fields[i] if i < len(fields) else None for i, name in enumerate(header)}
 
 
-def _jsonl_rows(text: str, source: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    for line, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
+def _csv_records(text: str) -> list[tuple[int, list[str] | csv.Error]]:
+    """Every CSV record (or the error reading it) with the line it starts on.
+
+    ``strict`` quoting: a stray quote is reported instead of silently swallowing the lines after it.
+    """
+    records: list[tuple[int, list[str] | csv.Error]] = []
+    with _FIELD_LIMIT_LOCK:
+        limit = csv.field_size_limit()
+        csv.field_size_limit(max(limit, min(len(text) + 1, _C_LONG_MAX)))
+        try:
+            reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+            while True:
+                line = reader.line_num + 1
+                try:
+                    records.append((line, next(reader)))
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    records.append((line, exc))
+                    if reader.line_num < line:
+                        break  # nothing consumed: stop rather than loop
+        finally:
+            csv.field_size_limit(limit)
+    return records
+
+
+def _jsonl_rows(text: str, on_bad_row: BadRowHandler) -> Iterator[tuple[int, dict[str, Any]]]:
+    # Lines end at \n, \r\n or \r only: JSON strings cannot hold a raw \r or \n, but may hold
+    # U+2028, U+0085 and other characters that str.splitlines() would also split on.
+    for line, raw in enumerate(LINE_BREAK.split(text), start=1):
+        raw = raw.lstrip("\ufeff")  # a byte-order mark where files were concatenated
+        if is_blank(raw):
             continue
         try:
             row = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise ClassifyError(f"{source}:{line}: not valid JSON ({exc.msg})") from None
+            on_bad_row(line, f"not valid JSON ({exc.msg})")
+            continue
+        except (ValueError, RecursionError) as exc:  # 5000-digit numbers, [[[[...]]]]
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            on_bad_row(line, f"not valid JSON ({reason})")
+            continue
         if not isinstance(row, dict):
-            raise ClassifyError(f"{source}:{line}: expected a JSON object")
+            on_bad_row(line, f"expected a JSON object, found {json_type(row)}")
+            continue
         yield line, row
+
+
+def json_type(value: object) -> str:
+    """How JSON calls the type of a parsed value, with its article: ``"a number"``, ``"null"``.
+
+    Example:
+        >>> json_type(3.5), json_type(None), json_type([]), json_type(True)
+        ('a number', 'null', 'an array', 'a boolean')
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"

@@ -286,7 +286,7 @@ def _requirements() -> list[str]:
     versions = library_versions()
     return [
         f"{name}=={versions[name]}"
-        for name in ("scikit-learn", "numpy", "scipy", "joblib", "pandas")
+        for name in ("scikit-learn", "skops", "numpy", "scipy", "joblib", "pandas")
         if versions.get(name, "unknown") != "unknown"
     ]
 

@@ -236,10 +236,12 @@ def train_and_save(
         >>> bundle.name, run_id
         ('default', None)
     """
-    from classify.bundle import save_bundle
+    from classify.bundle import check_writable, save_bundle
 
-    # Open the run first: an unreachable store fails before the expensive work.
+    # An unreachable tracking store (the run is opened first) or a models folder that cannot
+    # be written fails before the expensive work.
     with tracked_run(tracker, config) as run_id:
+        check_writable(Path(models_dir) / config.name)
         result = train(config, progress=progress, n_jobs=n_jobs)
         bundle_dir = save_bundle(result, Path(models_dir) / config.name, run_id=run_id)
         if tracker is not None:

@@ -287,9 +287,10 @@ def tune_and_save(
         >>> bundle.name, run_id
         ('default', None)
     """
-    from classify.bundle import save_bundle
+    from classify.bundle import check_writable, save_bundle
 
     with tracked_run(tracker, config) as run_id:
+        check_writable(Path(models_dir) / config.name)
         tuned = tune(config, progress=progress, n_jobs=n_jobs)
         bundle_dir = save_bundle(tuned.final, Path(models_dir) / config.name, run_id=run_id)
         if tracker is not None:

@@ -1,5 +1,6 @@
 """Model bundles: atomic replacement, verification on load, clear errors."""
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -10,12 +11,13 @@ import pytest
 from classify.bundle import (
     CURRENT,
     MANIFEST,
-    PIPELINE_FILE,
+    SEEN_FILE,
     load_bundle,
     resolve_version,
     save_bundle,
 )
 from classify.errors import ClassifyError
+from classify.pipeline_file import PIPELINE_FILE, VOCABULARY_FILE
 from classify.predictor import Predictor
 
 TEXTS = ["Police rehearsed freeing hostages at the airport.", "Heroin was seized at the border."]
@@ -41,7 +43,7 @@ def test_saving_again_replaces_the_version_and_removes_the_old_one(trained, tmp_
 
 
 def test_a_failed_save_leaves_the_previous_bundle_intact(trained, tmp_path, monkeypatch):
-    import joblib
+    import skops.io
 
     result, _ = trained
     folder = tmp_path / "m"
@@ -53,7 +55,7 @@ def test_a_failed_save_leaves_the_previous_bundle_intact(trained, tmp_path, monk
         Path(path).write_bytes(b"half a pipel")  # a partial write, then the failure
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(joblib, "dump", disk_full)
+    monkeypatch.setattr(skops.io, "dump", disk_full)
     with pytest.raises(OSError, match="No space left"):
         save_bundle(result, folder)
     assert resolve_version(folder) == version
@@ -70,27 +72,70 @@ def test_round_trip_gives_identical_scores(trained):
     )
 
 
-def test_a_flipped_byte_is_refused(trained, tmp_path):
+@pytest.mark.parametrize("name", [PIPELINE_FILE, VOCABULARY_FILE, SEEN_FILE])
+@pytest.mark.parametrize("where", [0, 0.5, -1])
+def test_a_flipped_byte_is_refused_naming_the_file(trained, tmp_path, name, where):
     bundle = copy_bundle(trained[1], tmp_path)
-    pipeline = resolve_version(bundle) / PIPELINE_FILE
-    data = bytearray(pipeline.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    pipeline.write_bytes(bytes(data))
-    with pytest.raises(ClassifyError, match=r"pipeline\.joblib does not match its checksum"):
+    path = resolve_version(bundle) / name
+    data = bytearray(path.read_bytes())
+    data[int(where * (len(data) - 1)) if where >= 0 else -1] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(ClassifyError, match=rf"{name} does not match its checksum"):
         load_bundle(bundle)
 
 
-def test_format_versions_are_checked(trained, tmp_path):
+@pytest.mark.parametrize("name", [PIPELINE_FILE, VOCABULARY_FILE, SEEN_FILE])
+def test_a_truncated_or_swapped_file_is_refused(trained, tmp_path, name):
+    bundle = copy_bundle(trained[1], tmp_path)
+    version = resolve_version(bundle)
+    data = (version / name).read_bytes()
+    (version / name).write_bytes(data[: len(data) // 2])
+    with pytest.raises(ClassifyError, match=rf"{name} does not match its checksum"):
+        load_bundle(bundle)
+    other = SEEN_FILE if name != SEEN_FILE else VOCABULARY_FILE
+    (version / name).write_bytes((version / other).read_bytes())
+    with pytest.raises(ClassifyError, match=rf"{name} does not match its checksum"):
+        load_bundle(bundle)
+
+
+def test_an_edited_manifest_is_refused(trained, tmp_path):
     bundle = copy_bundle(trained[1], tmp_path)
     manifest_path = resolve_version(bundle) / MANIFEST
     manifest = json.loads(manifest_path.read_text())
-    manifest["format_version"] = 99
+    manifest["thresholds"]["drills"] = 0.01  # a quiet edit that would tag everything
     manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(ClassifyError, match=r"format version 99.*upgrade classify"):
+    with pytest.raises(ClassifyError, match=r"manifest\.json does not match its checksum"):
         load_bundle(bundle)
-    manifest_path.write_text("{ not json")
+    manifest_path.write_text(manifest_path.read_text()[:100])  # truncated
     with pytest.raises(ClassifyError, match=r"manifest\.json is corrupt"):
         load_bundle(bundle)
+
+
+@pytest.mark.parametrize(
+    ("version", "message"),
+    [
+        (1, r"format version 1 \(a pickle.*retrain the model"),
+        (99, r"format version 99; this classify reads version 2; upgrade classify"),
+        ("two", r"format version two; .*retrain"),
+    ],
+)
+def test_format_versions_are_checked(trained, tmp_path, version, message):
+    bundle = copy_bundle(trained[1], tmp_path)
+    manifest_path = resolve_version(bundle) / MANIFEST
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = version
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(ClassifyError, match=message):
+        load_bundle(bundle)
+
+
+def test_the_manifest_records_versions_and_every_file(trained):
+    version = resolve_version(trained[1])
+    manifest = json.loads((version / MANIFEST).read_text())
+    assert manifest["format_version"] == 2
+    assert set(manifest["files"]) == {p.name for p in version.iterdir()} - {MANIFEST}
+    assert {"python", "scikit-learn", "skops", "numpy", "scipy"} <= set(manifest["versions"])
+    assert manifest["label_set"]["themes"]
 
 
 def test_missing_or_foreign_folders(tmp_path):
@@ -108,3 +153,61 @@ def test_missing_or_foreign_folders(tmp_path):
 def test_a_version_folder_loads_directly(trained):
     version = resolve_version(trained[1])
     assert load_bundle(version).path == version
+
+
+def _rewrite_manifest(version: Path, edit) -> None:
+    from classify.bundle import _CHECKSUM_KEY, _manifest_checksum
+
+    manifest = json.loads((version / MANIFEST).read_text())
+    edit(manifest)
+    manifest[_CHECKSUM_KEY] = _manifest_checksum(manifest)
+    (version / MANIFEST).write_text(json.dumps(manifest))
+
+
+def test_other_library_versions_give_one_clear_warning(trained, tmp_path):
+    from classify.bundle import BundleVersionWarning
+
+    bundle = copy_bundle(trained[1], tmp_path)
+    version = resolve_version(bundle)
+    _rewrite_manifest(version, lambda m: m["versions"].update({"scikit-learn": "1.0.0"}))
+    with pytest.warns(BundleVersionWarning, match=r"scikit-learn 1\.0\.0 \(this is 1\.") as seen:
+        predictor = Predictor.load(bundle)
+    assert len(seen) == 1  # one warning, not scikit-learn's one per estimator
+    np.testing.assert_array_equal(predictor.scores(TEXTS), Predictor.load(trained[1]).scores(TEXTS))
+
+
+def test_a_pipeline_that_fails_to_load_names_the_versions_it_was_written_with(trained, tmp_path):
+    import zipfile
+
+    bundle = copy_bundle(trained[1], tmp_path)
+    version = resolve_version(bundle)
+    with zipfile.ZipFile(version / PIPELINE_FILE) as source:
+        kept = [(i, source.read(i.filename)) for i in source.infolist()]
+    with zipfile.ZipFile(version / PIPELINE_FILE, "w") as target:
+        for item, data in kept:
+            if not item.filename.endswith(".npy"):  # the arrays are gone
+                target.writestr(item, data)
+
+    def older(manifest):
+        manifest["files"][PIPELINE_FILE] = hashlib.sha256(
+            (version / PIPELINE_FILE).read_bytes()
+        ).hexdigest()
+        manifest["versions"]["skops"] = "0.9.0"
+
+    _rewrite_manifest(version, older)
+    with pytest.raises(ClassifyError, match=r"cannot load .*written with skops 0\.9\.0 \(this is"):
+        load_bundle(bundle)
+
+
+def test_the_cli_shows_the_version_warning_as_one_line(trained, tmp_path):
+    from tests.helpers import run_cli
+
+    bundle = copy_bundle(trained[1], tmp_path)
+    _rewrite_manifest(
+        resolve_version(bundle), lambda m: m["versions"].update({"scikit-learn": "1.0.0"})
+    )
+    completed = run_cli("predict", "--text", TEXTS[0], "--model", str(bundle), "-f", "jsonl")
+    assert completed.returncode == 0, completed.stderr
+    warnings = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: model bundle "), warnings
+    assert "scikit-learn 1.0.0" in warnings[0]

@@ -17,7 +17,19 @@ from classify.cli._app import app
 
 def main() -> None:
     """Console-script entry point."""
+    _warnings_as_one_line()
     app()
+
+
+def _warnings_as_one_line() -> None:
+    """Show Python warnings as ``warning: message`` on stderr, not with a file and line."""
+    import sys
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"warning: {message}", file=file or sys.stderr)
+
+    warnings.showwarning = show
 
 
 __all__ = ["app", "main"]

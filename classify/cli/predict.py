@@ -7,8 +7,9 @@ from typing import Annotated, Literal
 
 import typer
 
-from classify.cli._app import app, reports_errors, stdout
+from classify.cli._app import app, reports_errors, stderr, stdout
 from classify.errors import ClassifyError
+from classify.inputs import OnError  # light: no scikit-learn, no MLflow
 
 OutputFormat = Literal["table", "json", "jsonl", "csv"]
 
@@ -59,11 +60,18 @@ def predict_command(
     errors: Annotated[
         str, typer.Option(help="Undecodable bytes: strict, replace or ignore.")
     ] = "strict",
+    on_error: Annotated[
+        OnError,
+        typer.Option(
+            help="A bad row (not JSON, no text) or a file that cannot be decoded or has no text: "
+            "fail at the first, or skip them all and list them on stderr."
+        ),
+    ] = "fail",
 ) -> None:
     """Tag paragraphs with themes; whole documents are segmented and summarised."""
-    from classify.inputs import ReadOptions, read_inputs
+    from classify.inputs import ReadOptions, describe_skipped, read_inputs
 
-    options = ReadOptions(text_column, id_column, encoding, errors)
+    options = ReadOptions(text_column, id_column, encoding, errors, on_error)
     paragraphs = read_inputs(inputs or [], texts=text or [], options=options)
     cutoffs = parse_thresholds(threshold or [])
     # scikit-learn loads with the model: only now, so input errors are reported instantly
@@ -91,6 +99,8 @@ def predict_command(
         stdout.print(predictions_table(records, summaries, predictor.themes))
     else:
         write_output(format_predictions(records, summaries, predictor.themes, fmt), output, stdout)
+    for line in describe_skipped(paragraphs.skipped):  # after the output, so it is seen last
+        stderr.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def parse_thresholds(values: list[str]) -> float | dict[str, float] | None:
