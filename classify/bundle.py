@@ -192,10 +192,11 @@ def load_bundle(path: str | Path) -> Bundle:
     for attempt in range(2):
         try:
             return _load_version(resolve_version(path))
-        except FileNotFoundError:
+        except FileNotFoundError as exc:
             if attempt:  # a concurrent training may have replaced the version we read of
+                missing = f"{exc.filename} is missing" if exc.filename else "a file is missing"
                 raise ClassifyError(
-                    f"model bundle {path} is incomplete (a file is missing)", hint=_TRAIN_HINT
+                    f"model bundle {path} is incomplete ({missing})", hint=_TRAIN_HINT
                 ) from None
     raise AssertionError("unreachable")
 

@@ -24,6 +24,8 @@ from classify.errors import ClassifyError
 from classify.evaluation import Metrics
 from classify.inputs import InputParagraph
 from classify.predictor import DocumentSummary, Prediction
+from classify.tables import CSV_LINE_END
+from classify.text import printable
 
 OutputFormat = Literal["table", "json", "jsonl", "csv"]
 _SCORE_COLUMNS_MAX_THEMES = 6  # above this, the table shows the best three scores instead
@@ -106,13 +108,13 @@ def predictions_table(
                 f"{theme} ({len(ids)}: {', '.join(_short_id(i) for i in ids)})"
                 for theme, ids in s.themes.items()
             )
-            summary.add_row(s.document, str(s.paragraphs), where or "-")
+            summary.add_row(printable(s.document), str(s.paragraphs), printable(where) or "-")
         tables.append(summary)
     return Group(*tables)
 
 
 def _source_table(source: str, rows: Sequence[dict[str, Any]], themes: Sequence[str]) -> Table:
-    table = Table(title=source, title_justify="left", expand=True, box=box.SIMPLE_HEAD)
+    table = Table(title=printable(source), title_justify="left", expand=True, box=box.SIMPLE_HEAD)
     table.add_column("#", no_wrap=True, min_width=3)
     table.add_column("themes", style="bold green", min_width=8, max_width=14)
     reviewed = any(record.get("review") for record in rows)
@@ -155,12 +157,12 @@ def _one_line(text: str, limit: int = 2_000) -> str:
         >>> _one_line("Police\\n  held a   drill.", limit=12)
         'Police held '
     """
-    return " ".join(text.split(maxsplit=limit)[:limit])[:limit]
+    return printable(" ".join(text.split(maxsplit=limit)[:limit])[:limit])
 
 
 def _short_id(paragraph_id: str) -> str:
     """``doc:007`` -> ``007``: the table's title already names the document."""
-    return paragraph_id.rsplit(":", 1)[-1] if ":" in paragraph_id else paragraph_id
+    return printable(paragraph_id.rsplit(":", 1)[-1] if ":" in paragraph_id else paragraph_id)
 
 
 def _abbreviations(themes: Sequence[str]) -> list[str]:
@@ -198,7 +200,9 @@ def metrics_table(metrics: Metrics, title: str) -> Table:
 def render_text(renderable: RenderableType, *, width: int = 120) -> str:
     """Render a rich object to plain text (no colour codes), e.g. for a file."""
     buffer = io.StringIO()
-    Console(file=buffer, width=width, color_system=None, force_terminal=False).print(renderable)
+    Console(file=buffer, width=width, color_system=None, force_terminal=False, markup=False).print(
+        renderable
+    )
     return buffer.getvalue()
 
 
@@ -210,7 +214,7 @@ def _csv(records: Sequence[dict[str, Any]], themes: Sequence[str]) -> str:
     buffer = io.StringIO()
     columns = ["source", "id", "kind", "start", "end", "themes", "review"]
     columns += [f"score_{t}" for t in themes] + ["text"]
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator=CSV_LINE_END)
     writer.writerow(columns)
     for r in records:
         writer.writerow(

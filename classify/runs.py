@@ -26,6 +26,8 @@ from rich.table import Table
 from rich.text import Text
 
 from classify.errors import ClassifyError
+from classify.tables import CSV_LINE_END
+from classify.text import printable
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -370,7 +372,7 @@ def runs_csv(runs: Sequence[RunSummary]) -> str:
     themes = _union(r.themes for r in runs)
     best = best_run(runs)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator=CSV_LINE_END)
     head = ["run_id", "name", "parent_run_id", "start_time", "status", "data", "evaluation"]
     writer.writerow([*head, "label_set", "best", *OVERALL, *(f"f1/{t}" for t in themes)])
     for r in runs:
@@ -437,10 +439,10 @@ def comparison_view(comparison: Comparison, *, flips: int | None = None) -> Rend
         table.add_column("text", overflow="ellipsis", no_wrap=True, min_width=16, ratio=1)
     styles = {"better": "green", "worse": "red", "mixed": "yellow"}
     for f in shown:
-        cells = [f.id, _themes(f.gold), _themes(f.a), _themes(f.b)]
+        cells = [printable(f.id), _themes(f.gold), _themes(f.a), _themes(f.b)]
         cells.append(Text(f.change, style=styles[f.change]))
         if with_text:
-            cells.append(" ".join((f.text or "").split()))
+            cells.append(printable(" ".join((f.text or "").split())))
         table.add_row(*cells)
     parts: list[RenderableType] = [who, deltas, table]
     if flips is not None and len(comparison.flips) > flips:

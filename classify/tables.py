@@ -24,6 +24,10 @@ from classify.errors import ClassifyError
 from classify.segment import INVISIBLE, LINE_BREAK
 
 TABLE_SUFFIXES = (".csv", ".jsonl")
+# Line end of the CSV files classify writes (RFC 4180). Python's csv writer quotes a field only if
+# it holds a character of the line end, so with "\n" a text holding a lone "\r" was written bare
+# and read back cut in two.
+CSV_LINE_END = "\r\n"
 # (line, reason) -> None: told about each bad record instead of raising
 BadRowHandler = Callable[[int, str], None]
 

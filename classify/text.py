@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
+
+# C0 and C1 control characters but tab and newline, and the bidirectional embeddings, overrides
+# and isolates: in scraped text they can recolour, retitle or reorder what a terminal shows.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def normalise_text(text: str) -> str:
@@ -42,3 +47,18 @@ def detect_language(text: str) -> str:
     if not cyrillic and not latin:
         return "und"
     return "ru" if cyrillic > latin else "en"
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as escapes, safe to print to a terminal.
+
+    Example:
+        >>> printable("drill\x1b[31m red\u202e")
+        'drill\\x1b[31m red\\u202e'
+    """
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -32,6 +32,7 @@ import numpy as np
 import pytest
 from helpers import ROOT, run_cli
 
+from classify.bundle import _locked
 from classify.errors import ClassifyError
 from classify.predictor import Predictor
 
@@ -94,16 +95,12 @@ def assert_one_version(bundle: Path, expected: str) -> None:
 
 @contextlib.contextmanager
 def holding_bundle_lock(bundle: Path) -> Iterator[None]:
-    """Hold the bundle's switch lock, as a training switching CURRENT at that moment would: other
-    trainings then wait with their complete version, before CURRENT names it."""
+    """Hold the bundle lock, as a training publishing its version at that moment would: other
+    trainings then wait for it, before they start or publish a version."""
     if not Path("/proc/locks").is_file():
         pytest.skip("no /proc/locks: cannot see which process waits for the lock")
-    with open(bundle / ".lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with _locked(bundle):  # the very lock save_bundle takes
+        yield
 
 
 def lock_waiters(bundle: Path) -> set[int]:

@@ -313,3 +313,22 @@ def test_cli_undecodable_file(model, tmp_path):
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 2 and "\\ufffd" not in done.stdout
     assert "\ufffd" in done.stdout
+
+
+@pytest.mark.slow
+def test_cli_table_shows_markup_and_terminal_escapes_as_text(model, tmp_path):
+    """Scraped text that looks like rich markup used to crash the table ("closing tag '[/b]'
+    doesn't match"); escape sequences reached the terminal (colours, window title)."""
+    text = "Police held a drill [/b] at [bold]the airport \x1b[31mRED\x1b]0;title\x07\u202e."
+    table = tmp_path / "rows.csv"
+    write(table, 'id,text\n"row\x1b[2J",Border guards seized heroin [/i].\n')
+    done = run_cli("predict", "--model", model, "--text", text, str(table), env={"COLUMNS": "300"})
+    assert done.returncode == 0, done.stderr
+    assert "[/b] at [bold]the airport \\x1b[31mRED\\x1b]0;title\\x07\\u202e." in done.stdout
+    assert "row\\x1b[2J" in done.stdout and "heroin [/i]." in done.stdout
+    assert "\x1b" not in done.stdout and "\u202e" not in done.stdout
+    missing = run_cli("predict", "--model", model, "/tmp/no[/b]\x1b[2J.txt")
+    assert (
+        missing.stderr
+        == "error: no such file: /tmp/no[/b]\\x1b[2J.txt; to tag it as text, pass it with --text\n"
+    )

@@ -270,3 +270,48 @@ def test_predictions_one_per_text_in_order_and_batch_independent(trained):
                 assert prediction.themes == plain.themes
 
     check()
+
+
+@pytest.mark.slow  # loads the session's trained model (trained on first use)
+def test_every_output_format_renders_any_text_id_and_source(trained):
+    """Scraped text may look like rich markup ("[/b]") or carry terminal escapes: the table
+    shows it literally with control characters escaped, and the machine formats keep it as it
+    is, one record per paragraph, in order."""
+    from classify.outputs import (
+        format_predictions,
+        prediction_records,
+        predictions_table,
+        render_text,
+    )
+    from classify.predictor import summarise_documents
+
+    predictor = Predictor.load(trained[1])
+    markup = st.sampled_from(["[/b]", "[bold]", "[/]", "[link=x]", "[red]", "]", "[", "\\["])
+    field = st.lists(st.one_of(PIECES, markup), max_size=12).map("".join)
+    unprintable = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+    @settings(max_examples=40)
+    @given(st.lists(st.tuples(field, field, field), min_size=1, max_size=4))
+    def check(rows):
+        paragraphs = [
+            InputParagraph(source, paragraph_id, text, document=source or None)
+            for source, paragraph_id, text in rows
+        ]
+        predictions = predictor.predict_paragraphs(paragraphs)
+        records = prediction_records(paragraphs, predictions)
+        summaries = summarise_documents(
+            (p.document, p.id, pred)
+            for p, pred in zip(paragraphs, predictions, strict=True)
+            if p.document
+        )
+        shown = render_text(predictions_table(records, summaries, predictor.themes), width=100)
+        assert unprintable.search(shown) is None
+        jsonl = format_predictions(records, summaries, predictor.themes, "jsonl")
+        lines = jsonl.split("\n")  # not splitlines(): U+2028 or U+0085 may stand in a record
+        written = [json.loads(line) for line in lines if line][: len(rows)]
+        assert [(r["source"], r["id"], r["text"]) for r in written] == rows
+        table = format_predictions(records, summaries, predictor.themes, "csv")
+        read = list(csv.DictReader(io.StringIO(table, newline="")))
+        assert [(r["source"], r["id"], r["text"]) for r in read] == rows
+
+    check()

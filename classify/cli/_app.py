@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from classify.errors import ClassifyError
+from classify.text import printable
 
 app = typer.Typer(
     name="classify",
@@ -20,8 +21,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-stdout = Console(highlight=False, soft_wrap=False)
-stderr = Console(stderr=True, highlight=False)
+# markup=False: file names, ids and paragraph text are printed as they are; a "[/b]" in a scraped
+# paragraph must not be read as a style tag (it would raise).
+stdout = Console(highlight=False, soft_wrap=False, markup=False)
+stderr = Console(stderr=True, highlight=False, markup=False)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,5 +67,5 @@ def reports_errors(command: F) -> F:
 
 
 def fail(message: str) -> None:
-    stderr.print(f"error: {message}", markup=False, soft_wrap=True)
+    stderr.print(f"error: {printable(message)}", soft_wrap=True)
     raise typer.Exit(1)

@@ -10,6 +10,7 @@ import typer
 from classify.cli._app import app, reports_errors, stderr, stdout
 from classify.errors import ClassifyError
 from classify.inputs import OnError  # light: no scikit-learn, no MLflow
+from classify.text import printable
 
 OutputFormat = Literal["table", "json", "jsonl", "csv"]
 
@@ -100,7 +101,7 @@ def predict_command(
     else:
         write_output(format_predictions(records, summaries, predictor.themes, fmt), output, stdout)
     for line in describe_skipped(paragraphs.skipped):  # after the output, so it is seen last
-        stderr.print(line, markup=False, highlight=False, soft_wrap=True)
+        stderr.print(printable(line), soft_wrap=True)
 
 
 def parse_thresholds(values: list[str]) -> float | dict[str, float] | None:

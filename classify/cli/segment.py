@@ -13,6 +13,8 @@ from rich.table import Table
 
 from classify.cli._app import app, reports_errors, stdout
 from classify.segment import read_document, segment
+from classify.tables import CSV_LINE_END
+from classify.text import printable
 
 COLUMNS = ("id", "document", "start", "end", "kind", "themes", "text")
 
@@ -47,7 +49,7 @@ def segment_command(
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.DictWriter(
-            buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\n"
+            buffer, fieldnames=COLUMNS, extrasaction="ignore", lineterminator=CSV_LINE_END
         )
         writer.writeheader()
         writer.writerows(rows)
@@ -55,5 +57,6 @@ def segment_command(
     else:
         table = Table("id", "kind", "start", "end", "text")
         for row in rows:
-            table.add_row(row["id"], row["kind"], str(row["start"]), str(row["end"]), row["text"])
+            cells = (row["id"], row["kind"], str(row["start"]), str(row["end"]), row["text"])
+            table.add_row(*map(printable, cells))
         stdout.print(table)

@@ -12,6 +12,7 @@ import typer
 from rich import box
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from classify.cli._app import (
     Jobs,
@@ -85,7 +86,7 @@ def train_command(
             # one store for the whole command: the first file's unless told otherwise
             tracking_uri = tracking_uri or default_tracking_uri(loaded[0])
             tracker = MlflowTracker(tracking_uri, register_as=register)
-        stderr.print(f"training [bold]{config.name}[/] from {path}")
+        stderr.print(Text.assemble("training ", (config.name, "bold"), f" from {path}"))
         with progress_bar() as progress:
             result, bundle, run_id = train_and_save(
                 config, models_dir, tracker=tracker, progress=progress, n_jobs=jobs
@@ -187,7 +188,7 @@ def experiment_files(paths: list[Path]) -> list[Path]:
 def progress_bar() -> Iterator[ProgressCallback]:
     """A progress bar on stderr, driven by the ``(stage, done, total)`` training callback."""
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from classify.cli._app import (
     Jobs,
@@ -50,7 +51,9 @@ def tune_command(
         from classify.tracking import MlflowTracker
 
         tracker = MlflowTracker(tracking_uri)
-    stderr.print(f"tuning [bold]{config.name}[/] from {config_path}: {count} candidates")
+    stderr.print(
+        Text.assemble("tuning ", (config.name, "bold"), f" from {config_path}: {count} candidates")
+    )
     with progress_bar() as progress:
         tuned, bundle, run_id = tune_and_save(
             config, models_dir, tracker=tracker, progress=progress, n_jobs=jobs
