@@ -53,8 +53,8 @@ def printable(text: str) -> str:
     """``text`` with control characters shown as escapes, safe to print to a terminal.
 
     Example:
-        >>> printable("drill\x1b[31m red\u202e")
-        'drill\\x1b[31m red\\u202e'
+        >>> print(printable("drill\\x1b[31m red\\u202e"))
+        drill\\x1b[31m red\\u202e
     """
     return _UNPRINTABLE.sub(_escape, text)
 
