@@ -26,8 +26,10 @@ def _warnings_as_one_line() -> None:
     import sys
     import warnings
 
+    from classify.text import printable
+
     def show(message, category, filename, lineno, file=None, line=None) -> None:
-        print(f"warning: {message}", file=file or sys.stderr)
+        print(f"warning: {printable(str(message))}", file=file or sys.stderr)
 
     warnings.showwarning = show
 
