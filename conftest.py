@@ -21,8 +21,8 @@ def quick() -> tuple[str, ...]:
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory):
     """The quick default experiment trained once (no tracking) and saved: (result, bundle)."""
-    from classify.config import load_experiment
-    from classify.training import train_and_save
+    from classify.model.config import load_experiment
+    from classify.training.train import train_and_save
 
     models = tmp_path_factory.mktemp("models")
     config = load_experiment(ROOT / "experiments" / "default.toml", QUICK)
@@ -36,8 +36,8 @@ def _examples_namespace(request: pytest.FixtureRequest, tmp_path: Path, monkeypa
     folder, and the project root as working folder, where their relative paths point."""
     if not isinstance(request.node, pytest.DoctestItem):
         return
-    from classify.predictor import Predictor
-    from classify.training import load_labeled_data
+    from classify.predict.predictor import Predictor
+    from classify.training.train import load_labeled_data
 
     result, bundle = request.getfixturevalue("trained")
     namespace = request.getfixturevalue("doctest_namespace")

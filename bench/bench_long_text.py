@@ -62,16 +62,15 @@ def main() -> None:
         print(json.dumps(_score(mode, int(chars), Path(bundle))))
         return
 
-    from classify.bundle import save_bundle
-    from classify.config import load_experiment
-    from classify.training import train
+    from classify.model.config import load_experiment
+    from classify.training.train import train
 
     load_at_start = os.getloadavg()[0]
     started = time.perf_counter()
     result = train(load_experiment(ROOT / "experiments" / "default.toml"), n_jobs=-1)
     print(f"trained the default experiment in {time.perf_counter() - started:.0f} s", flush=True)
     folder = Path(tempfile.mkdtemp())
-    bundle = save_bundle(result, folder / "default")
+    bundle = result.save(folder / "default")
 
     runs: dict[tuple[str, int], list[dict]] = {}
     skipped: dict[int, float] = {}
@@ -182,21 +181,23 @@ def main() -> None:
 
 def _score(mode: str, chars: int, bundle: Path) -> dict:
     """One case, in this (fresh) process: load the model, build the text, time the scoring."""
-    import classify.pipeline
-    from classify.predictor import Predictor
+    import classify.model.pipeline
+    from classify.predict.predictor import Predictor
 
     predictor = Predictor.load(bundle)
     text = _paragraph(chars)
     if mode == "plain":
-        classify.pipeline.LONG_TEXT_CHARS = sys.maxsize  # every text goes through one transform
+        classify.model.pipeline.LONG_TEXT_CHARS = (
+            sys.maxsize
+        )  # every text goes through one transform
     elif mode.startswith("chunked:"):
-        classify.pipeline.LONG_TEXT_CHARS = int(mode.removeprefix("chunked:"))
+        classify.model.pipeline.LONG_TEXT_CHARS = int(mode.removeprefix("chunked:"))
     loaded_peak = _status_mb("VmHWM")  # loading the model peaks higher than it stays
     gc.collect()
     before = _status_mb("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # Linux: VmHWM restarts from VmRSS
     started, cpu = time.perf_counter(), time.process_time()
-    scores = classify.pipeline.theme_scores(predictor.pipeline, [text])
+    scores = classify.model.pipeline.theme_scores(predictor.pipeline, [text])
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
     assert scores.shape == (1, len(predictor.themes))
     scoring_peak = _status_mb("VmHWM")
@@ -219,8 +220,8 @@ def _status_mb(field: str) -> float:
 
 def _paragraph(chars: int) -> str:
     """Real labeled paragraphs run together into one line of exactly ``chars`` characters."""
-    from classify.config import load_experiment
-    from classify.training import load_labeled_data
+    from classify.model.config import load_experiment
+    from classify.training.train import load_labeled_data
 
     texts = load_labeled_data(load_experiment(ROOT / "experiments" / "default.toml")).texts
     joined = " ".join(" ".join(text.split()) for text in texts) + " "

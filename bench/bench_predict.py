@@ -29,21 +29,20 @@ def main() -> None:
     parser.add_argument("--paragraphs", type=int, default=10_000)
     args = parser.parse_args()
 
-    from classify.bundle import save_bundle
-    from classify.config import load_experiment
-    from classify.predictor import Predictor
-    from classify.training import load_labeled_data, train
+    from classify.model.config import load_experiment
+    from classify.predict.predictor import Predictor
+    from classify.training.train import load_labeled_data, train
 
     config = load_experiment(ROOT / "experiments" / "default.toml")
     train_median, _ = median_seconds(lambda: train(config, n_jobs=-1), 3)
     result = train(config, n_jobs=-1)
     models = Path(tempfile.mkdtemp())
-    bundle = save_bundle(result, models / "default")
+    bundle = result.save(models / "default")
     # baseline: the same fitted pipeline as a joblib pickle (the bundle format before issue 5)
     pickled = models / "pipeline.joblib"
     persistence = interleaved_medians(
         {
-            "save": lambda: save_bundle(result, models / "default"),
+            "save": lambda: result.save(models / "default"),
             "save_pickle": lambda: joblib.dump(result.pipeline, pickled),
             "load": lambda: Predictor.load(bundle),
             "load_pickle": lambda: joblib.load(pickled),

@@ -40,9 +40,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     args = parser.parse_args()
 
-    from classify.evaluation import compute_metrics
-    from classify.predictor import Predictor
-    from classify.training import train
+    from classify.predict.predictor import Predictor
+    from classify.training.metrics import compute_metrics
+    from classify.training.train import train
 
     with gzip.open(args.data, "rt", encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle]
@@ -127,7 +127,7 @@ def _write_dataset(folder: Path, topics: list[str], rows: list[dict]) -> None:
 
 
 def _config(name: str, settings: dict, folder: Path):
-    from classify.config import ExperimentConfig
+    from classify.model.config import ExperimentConfig
 
     return ExperimentConfig.from_dict(
         {

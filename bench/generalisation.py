@@ -39,8 +39,8 @@ def main() -> None:
     args = parser.parse_args()
     files = args.experiments or sorted((ROOT / "experiments").glob("*.toml"))
 
-    from classify.config import load_experiment
-    from classify.training import train
+    from classify.model.config import load_experiment
+    from classify.training.train import train
 
     names = None
     seeds_rows: list[str] = []
@@ -104,8 +104,8 @@ def main() -> None:
 
 def _train(config):
     """Train with an MLflow run (no model bundle: these are evaluation runs)."""
-    from classify.tracking import MlflowTracker
-    from classify.training import train
+    from classify.track.tracker import MlflowTracker
+    from classify.training.train import train
 
     tracker = MlflowTracker()
     tracker.start(config)

@@ -19,17 +19,17 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "ClassifyError": "classify.errors",
-    "Predictor": "classify.predictor",
-    "Prediction": "classify.predictor",
-    "Paragraph": "classify.segment",
-    "segment": "classify.segment",
-    "LabelSet": "classify.labels",
-    "load_label_set": "classify.labels",
-    "load_annotations": "classify.annotations",
-    "ExperimentConfig": "classify.config",
-    "load_experiment": "classify.config",
-    "train": "classify.training",
-    "train_and_save": "classify.training",
+    "Predictor": "classify.predict.predictor",
+    "Prediction": "classify.predict.predictor",
+    "Paragraph": "classify.data.segment",
+    "segment": "classify.data.segment",
+    "LabelSet": "classify.data.labels",
+    "load_label_set": "classify.data.labels",
+    "load_annotations": "classify.data.annotations",
+    "ExperimentConfig": "classify.model.config",
+    "load_experiment": "classify.model.config",
+    "train": "classify.training.train",
+    "train_and_save": "classify.training.train",
 }
 __all__ = [
     "ClassifyError",
@@ -48,13 +48,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from classify.annotations import load_annotations
-    from classify.config import ExperimentConfig, load_experiment
+    from classify.data.annotations import load_annotations
+    from classify.data.labels import LabelSet, load_label_set
+    from classify.data.segment import Paragraph, segment
     from classify.errors import ClassifyError
-    from classify.labels import LabelSet, load_label_set
-    from classify.predictor import Prediction, Predictor
-    from classify.segment import Paragraph, segment
-    from classify.training import train, train_and_save
+    from classify.model.config import ExperimentConfig, load_experiment
+    from classify.predict.predictor import Prediction, Predictor
+    from classify.training.train import train, train_and_save
 
 
 def __getattr__(name: str) -> Any:

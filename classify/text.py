@@ -1,7 +1,9 @@
-"""Text normalisation shared by features and fingerprints, and a script-based language guess."""
+"""Text normalisation shared by features and fingerprints, a script-based language guess, and
+terminal-safe display of text."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -23,6 +25,18 @@ def normalise_text(text: str) -> str:
         'ученые заявили'
     """
     return unicodedata.normalize("NFKC", text).casefold().replace("ё", "е")
+
+
+def fingerprint(text: str) -> str:
+    """A short hash of a paragraph, insensitive to case and spacing: how a model bundle
+    remembers which paragraphs it was trained on.
+
+    Example:
+        >>> fingerprint("Police  held a DRILL.") == fingerprint("police held a drill.")
+        True
+    """
+    canonical = " ".join(normalise_text(text).split())
+    return hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:16]
 
 
 def detect_language(text: str) -> str:

@@ -30,13 +30,13 @@ def private_mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str
 
 @pytest.fixture(scope="session")
 def label_set():
-    from classify.labels import load_label_set
+    from classify.data.labels import load_label_set
 
     return load_label_set(LABELS / "themes.toml")
 
 
 @pytest.fixture(scope="session")
 def seed_annotations(label_set):
-    from classify.annotations import load_annotations
+    from classify.data.annotations import load_annotations
 
     return load_annotations(LABELS / "seeds.csv", label_set, documents_dir=SEEDS)

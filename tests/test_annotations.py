@@ -3,10 +3,10 @@ from pathlib import Path
 
 import pytest
 
-from classify.annotations import load_annotations
+from classify.data.annotations import load_annotations
+from classify.data.labels import LabelSet, Theme, load_label_set
+from classify.data.segment import segment_file
 from classify.errors import ClassifyError
-from classify.labels import LabelSet, Theme, load_label_set
-from classify.segment import segment_file
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "id,document,start,end,kind,themes,text\n"

@@ -8,17 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classify.bundle import (
-    CURRENT,
-    MANIFEST,
-    SEEN_FILE,
-    load_bundle,
-    resolve_version,
-    save_bundle,
-)
 from classify.errors import ClassifyError
-from classify.pipeline_file import PIPELINE_FILE, VOCABULARY_FILE
-from classify.predictor import Predictor
+from classify.model.bundle import SEEN_FILE, load_bundle
+from classify.model.bundle_folders import CURRENT, MANIFEST, resolve_version
+from classify.model.pipeline_file import PIPELINE_FILE, VOCABULARY_FILE
+from classify.predict.predictor import Predictor
 
 TEXTS = ["Police rehearsed freeing hostages at the airport.", "Heroin was seized at the border."]
 
@@ -32,9 +26,9 @@ def copy_bundle(bundle: Path, tmp_path: Path) -> Path:
 def test_saving_again_replaces_the_version_and_removes_the_old_one(trained, tmp_path):
     result, _ = trained
     folder = tmp_path / "m"
-    save_bundle(result, folder)
+    result.save(folder)
     first = resolve_version(folder)
-    save_bundle(result, folder)
+    result.save(folder)
     second = resolve_version(folder)
     assert first != second and not first.exists() and second.exists()
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == sorted(
@@ -47,7 +41,7 @@ def test_a_failed_save_leaves_the_previous_bundle_intact(trained, tmp_path, monk
 
     result, _ = trained
     folder = tmp_path / "m"
-    save_bundle(result, folder)
+    result.save(folder)
     before = Predictor.load(folder).scores(TEXTS)
     version = resolve_version(folder)
 
@@ -57,7 +51,7 @@ def test_a_failed_save_leaves_the_previous_bundle_intact(trained, tmp_path, monk
 
     monkeypatch.setattr(skops.io, "dump", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        save_bundle(result, folder)
+        result.save(folder)
     assert resolve_version(folder) == version
     assert not list(folder.glob(".*.partial"))  # the partial version was cleaned up
     np.testing.assert_array_equal(Predictor.load(folder).scores(TEXTS), before)
@@ -65,7 +59,7 @@ def test_a_failed_save_leaves_the_previous_bundle_intact(trained, tmp_path, monk
 
 def test_round_trip_gives_identical_scores(trained):
     result, bundle = trained
-    from classify.pipeline import theme_scores
+    from classify.model.pipeline import theme_scores
 
     np.testing.assert_array_equal(
         Predictor.load(bundle).scores(TEXTS), theme_scores(result.pipeline, TEXTS)
@@ -156,7 +150,7 @@ def test_a_version_folder_loads_directly(trained):
 
 
 def _rewrite_manifest(version: Path, edit) -> None:
-    from classify.bundle import _CHECKSUM_KEY, _manifest_checksum
+    from classify.model.bundle import _CHECKSUM_KEY, _manifest_checksum
 
     manifest = json.loads((version / MANIFEST).read_text())
     edit(manifest)
@@ -165,7 +159,7 @@ def _rewrite_manifest(version: Path, edit) -> None:
 
 
 def test_other_library_versions_give_one_clear_warning(trained, tmp_path):
-    from classify.bundle import BundleVersionWarning
+    from classify.model.bundle import BundleVersionWarning
 
     bundle = copy_bundle(trained[1], tmp_path)
     version = resolve_version(bundle)

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from classify.config import ExperimentConfig, apply_override, flatten, load_experiment
 from classify.errors import ClassifyError
-from classify.pipeline import build_pipeline
+from classify.model.config import ExperimentConfig, apply_override, flatten, load_experiment
+from classify.model.pipeline import build_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classify.config import ThresholdConfig, load_experiment
-from classify.decision import best_f1_threshold, choose_thresholds, precision_threshold
 from classify.errors import ClassifyError
-from classify.mlflow_model import PyfuncThemeModel
-from classify.predictor import Predictor
-from classify.training import train, train_and_save
+from classify.model.config import ThresholdConfig, load_experiment
+from classify.model.decision import best_f1_threshold, choose_thresholds, precision_threshold
+from classify.predict.predictor import Predictor
+from classify.track.pyfunc import PyfuncThemeModel
+from classify.training.train import train, train_and_save
 from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,10 +2,11 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from classify.config import CVConfig, ExperimentConfig
-from classify.decision import apply_thresholds, best_f1_threshold, resolve_thresholds
 from classify.errors import ClassifyError
-from classify.evaluation import compute_metrics, cross_validate, grouped_folds
+from classify.model.config import CVConfig, ExperimentConfig
+from classify.model.decision import apply_thresholds, best_f1_threshold, resolve_thresholds
+from classify.training.cross_validation import cross_validate, grouped_folds
+from classify.training.metrics import compute_metrics
 
 
 @pytest.mark.parametrize("cv", [CVConfig(), CVConfig(strategy="group_kfold", folds=3, seed=7)])

@@ -6,8 +6,8 @@ import tomllib
 import pytest
 from helpers import ROOT, run_cli
 
-from classify.config import load_experiment
-from classify.pipeline import build_pipeline
+from classify.model.config import load_experiment
+from classify.model.pipeline import build_pipeline
 
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.toml"))
 

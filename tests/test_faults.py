@@ -32,9 +32,9 @@ import numpy as np
 import pytest
 from helpers import ROOT, run_cli
 
-from classify.bundle import _locked
 from classify.errors import ClassifyError
-from classify.predictor import Predictor
+from classify.model.bundle_folders import locked
+from classify.predict.predictor import Predictor
 
 fcntl = pytest.importorskip("fcntl", reason="POSIX file locks")
 
@@ -99,7 +99,7 @@ def holding_bundle_lock(bundle: Path) -> Iterator[None]:
     trainings then wait for it, before they start or publish a version."""
     if not Path("/proc/locks").is_file():
         pytest.skip("no /proc/locks: cannot see which process waits for the lock")
-    with _locked(bundle):  # the very lock save_bundle takes
+    with locked(bundle):  # the very lock save_bundle takes
         yield
 
 
@@ -625,8 +625,7 @@ def test_a_current_file_naming_a_missing_version_is_a_clear_error(models):
 def test_a_loaded_predictor_outlives_the_version_it_was_loaded_from(
     trained, models, old_scores, seed_annotations
 ):
-    from classify.bundle import save_bundle
-    from classify.evaluation import evaluate_predictor
+    from classify.training.metrics import evaluate_predictor
 
     result, _ = trained
     bundle = models / "default"
@@ -634,7 +633,7 @@ def test_a_loaded_predictor_outlives_the_version_it_was_loaded_from(
     seen = predictor.seen_fingerprints()
     expected = evaluate_predictor(predictor, seed_annotations)
 
-    save_bundle(result, bundle)  # what a training in another process does meanwhile
+    result.save(bundle)  # what a training in another process does meanwhile
     assert not predictor.path.exists()  # the version it was loaded from is gone
     np.testing.assert_array_equal(predictor.scores(PROBES), old_scores)  # the model is in memory
     assert predictor.seen_fingerprints() == seen

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from helpers import run_cli
 
+from classify.data.inputs import ReadOptions, Skipped, describe_skipped, read_inputs
+from classify.data.segment import decode_text
 from classify.errors import ClassifyError
-from classify.inputs import ReadOptions, Skipped, describe_skipped, read_inputs
-from classify.segment import decode_text
 
 SKIP = ReadOptions(on_error="skip")
 RUSSIAN = "Учения в аэропорту\n\nСпецназ отработал освобождение заложников в аэропорту Алматы.\n"

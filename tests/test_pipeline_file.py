@@ -19,24 +19,25 @@ import numpy as np
 import pytest
 import skops.io
 
-from classify.bundle import _CHECKSUM_KEY, MANIFEST, _manifest_checksum, resolve_version
-from classify.config import (
+from classify.errors import ClassifyError
+from classify.model.bundle import _CHECKSUM_KEY, _manifest_checksum
+from classify.model.bundle_folders import MANIFEST, resolve_version
+from classify.model.config import (
     CharFeatures,
     ExperimentConfig,
     FeaturesConfig,
     ModelConfig,
     WordFeatures,
 )
-from classify.errors import ClassifyError
-from classify.pipeline import build_pipeline, theme_scores
-from classify.pipeline_file import (
+from classify.model.pipeline import build_pipeline, theme_scores
+from classify.model.pipeline_file import (
     PIPELINE_FILE,
     VOCABULARY_FILE,
     load_pipeline,
     save_pipeline,
     untrusted_types,
 )
-from classify.predictor import Predictor
+from classify.predict.predictor import Predictor
 
 TEXTS = [
     "Police rehearsed freeing hostages at the airport.",

@@ -4,9 +4,9 @@ import sys
 import numpy as np
 import pytest
 
+from classify.data.segment import Paragraph
 from classify.errors import ClassifyError
-from classify.predictor import Predictor, summarise_documents
-from classify.segment import Paragraph
+from classify.predict.predictor import Predictor, summarise_documents
 
 
 def test_predict_returns_themes_and_every_score_in_order(trained):
@@ -78,6 +78,9 @@ def test_loading_and_predicting_never_import_mlflow(trained):
         f"p = Predictor.load({str(trained[1])!r})\n"
         "p.predict(['Police drill at the airport.'])\n"
         "assert 'mlflow' not in sys.modules, 'mlflow was imported'\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] == 'matplotlib'\n"
+        "         or m.startswith(('classify.training', 'classify.track'))]\n"
+        "assert not heavy, f'a plain prediction imported {heavy[:5]}'\n"
         "import classify.cli\n"
         "assert 'mlflow' not in sys.modules, 'the CLI imports mlflow'\n"
     )

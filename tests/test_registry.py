@@ -72,8 +72,8 @@ def predicted_scores(done: subprocess.CompletedProcess, themes) -> np.ndarray:
 def test_a_registered_model_is_promoted_and_predicts_like_its_bundle(
     registered, tmp_path, monkeypatch
 ):
-    from classify.predictor import Predictor
-    from classify.registry import load_predictor
+    from classify.predict.predictor import Predictor
+    from classify.track.registry import load_predictor
 
     url, bundle, run_id = registered
     local = Predictor.load(bundle)
@@ -110,7 +110,7 @@ def test_a_registered_model_is_promoted_and_predicts_like_its_bundle(
 def test_each_registration_is_a_new_version_and_promote_moves_the_alias(registered, trained):
     from mlflow.tracking import MlflowClient
 
-    from classify.tracking import MlflowTracker
+    from classify.track.tracker import MlflowTracker
 
     url, _, _ = registered
     result, bundle = trained
@@ -130,7 +130,7 @@ def test_each_registration_is_a_new_version_and_promote_moves_the_alias(register
 @pytest.mark.slow
 def test_registry_mistakes_are_one_line_errors(registered, tmp_path, monkeypatch):
     from classify.errors import ClassifyError
-    from classify.registry import load_predictor, set_alias
+    from classify.track.registry import load_predictor, set_alias
 
     url, _, _ = registered
     done = run_cli("predict", "--model", "models:/themes@nope", "--tracking-uri", url, "x")
@@ -171,9 +171,9 @@ def test_register_needs_tracking(tmp_path):
 def test_predict_and_train_default_to_the_same_store(tmp_path, monkeypatch):
     """No experiment at predict time: `experiments/mlflow.db` under the working folder, which is
     where a plain `classify train` (experiments/default.toml) logs from the same folder."""
-    from classify.config import load_experiment
-    from classify.registry import store_uri
-    from classify.tracking import default_tracking_uri
+    from classify.model.config import load_experiment
+    from classify.track.registry import store_uri
+    from classify.track.store import default_tracking_uri
 
     experiments = tmp_path / "experiments"
     experiments.mkdir()
@@ -197,5 +197,8 @@ def test_predicting_from_a_local_bundle_never_imports_mlflow(trained):
         f"done = CliRunner().invoke(app, ['predict', '--model', {str(trained[1])!r}, 'A drill.'])\n"
         "assert done.exit_code == 0, done.output\n"
         "assert 'mlflow' not in sys.modules, 'predict imported mlflow for a local bundle'\n"
+        "heavy = [m for m in sys.modules if m.split('.')[0] == 'matplotlib'\n"
+        "         or m.startswith('classify.training')]\n"
+        "assert not heavy, f'predict imported {heavy[:5]}'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

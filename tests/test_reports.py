@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from classify.config import (
+from classify.model.config import (
     CharFeatures,
     ExperimentConfig,
     FeaturesConfig,
@@ -21,15 +21,9 @@ from classify.config import (
     WordFeatures,
     load_experiment,
 )
-from classify.pipeline import build_pipeline
-from classify.reports import (
-    REPORT_FILES,
-    mistakes_table,
-    plot_confusion,
-    plot_precision_recall,
-    theme_weights,
-    top_ngrams,
-)
+from classify.model.pipeline import build_pipeline, theme_weights
+from classify.track.figures import plot_confusion, plot_precision_recall
+from classify.track.reports import REPORT_FILES, mistakes_table, top_ngrams
 from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +51,7 @@ def markdown_rows(text: str) -> dict[str, list[str]]:
 def test_a_run_records_the_reports_and_the_datasets(trained, tmp_path, private_mlflow_store):
     from mlflow.tracking import MlflowClient
 
-    from classify.tracking import MlflowTracker
+    from classify.track.tracker import MlflowTracker
 
     result, _ = trained
     tracker = MlflowTracker()
@@ -139,8 +133,8 @@ def test_log_text_false_keeps_every_paragraph_text_out_of_the_run(
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from classify.tracking import NEUTRAL_EXAMPLES
-    from classify.training import load_labeled_data
+    from classify.track.pyfunc import NEUTRAL_EXAMPLES
+    from classify.training.train import load_labeled_data
 
     overrides = [a for q in (*quick, "tracking.log_text=false") for a in ("--set", q)]
     models = tmp_path / "models"

@@ -30,9 +30,9 @@ def store(tmp_path_factory: pytest.TempPathFactory, quick: tuple[str, ...]) -> S
     paragraphs, and an experiment "prefixes" where two runs share an id's first character."""
     from mlflow.tracking import MlflowClient
 
-    from classify.config import load_experiment
-    from classify.tracking import MlflowTracker
-    from classify.training import train
+    from classify.model.config import load_experiment
+    from classify.track.tracker import MlflowTracker
+    from classify.training.train import train
 
     folder = tmp_path_factory.mktemp("runs")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
@@ -185,7 +185,8 @@ def test_runs_lists_the_logged_metrics_newest_first_with_children_under_their_pa
 
 @pytest.mark.slow
 def test_limit_children_and_csv(store):
-    from classify.runs import list_runs, runs_csv
+    from classify.track.run_tables import runs_csv
+    from classify.track.runs import list_runs
 
     runs = list_runs(tracking_uri=store.uri, limit=3)
     assert [r.run_id for r in runs] == [store.ids_b, store.ids_a, store.grid, store.child]
@@ -255,8 +256,9 @@ def test_compare_gives_b_minus_a_and_exactly_the_flipped_paragraphs(store):
 
 @pytest.mark.slow
 def test_paragraphs_scored_by_one_run_are_counted_and_ids_suffice(store):
-    from classify.outputs import render_text
-    from classify.runs import compare_runs, comparison_view
+    from classify.predict.outputs import render_text
+    from classify.track.compare import compare_runs
+    from classify.track.run_tables import comparison_view
 
     comparison = compare_runs("ids-only-a", "ids-only-b", tracking_uri=store.uri)
     assert comparison.only_a == ("extra-a:001",)
@@ -278,7 +280,7 @@ def test_paragraphs_scored_by_one_run_are_counted_and_ids_suffice(store):
 
 @pytest.mark.slow
 def test_runs_are_found_by_full_id_unique_prefix_or_latest_name(store):
-    from classify.runs import find_run
+    from classify.track.runs import find_run
 
     assert find_run(store.a, tracking_uri=store.uri).run_id == store.a
     assert find_run(store.a[:6], tracking_uri=store.uri).run_id == store.a
@@ -297,7 +299,7 @@ def test_runs_are_found_by_full_id_unique_prefix_or_latest_name(store):
 
 @pytest.mark.slow
 def test_bad_runs_and_stores_are_one_line_errors(store, tmp_path, monkeypatch):
-    from classify.runs import list_runs
+    from classify.track.runs import list_runs
 
     done = run_cli("compare", "grid", "default", "--tracking-uri", store.uri)
     assert f"run grid {store.grid[:8]} has no {OOF} artifact" in one_line_error(done)
@@ -323,8 +325,8 @@ def test_bad_runs_and_stores_are_one_line_errors(store, tmp_path, monkeypatch):
 
 
 def test_the_default_store_is_the_one_classify_train_logs_to(monkeypatch):
-    from classify.config import load_experiment
-    from classify.tracking import default_tracking_uri
+    from classify.model.config import load_experiment
+    from classify.track.store import default_tracking_uri
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     monkeypatch.chdir(ROOT)

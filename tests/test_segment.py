@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from classify.data.segment import classify_kind, decode_text, read_document, segment, segment_file
 from classify.errors import ClassifyError
-from classify.segment import classify_kind, decode_text, read_document, segment, segment_file
 
 SEEDS = sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))
 

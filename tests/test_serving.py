@@ -31,8 +31,8 @@ TEXTS = [
 def logged(trained, tmp_path_factory):
     """The quick model logged by the real tracker to a store of this module:
     (store URI, run id, the local Predictor of the same bundle)."""
-    from classify.predictor import Predictor
-    from classify.tracking import MlflowTracker
+    from classify.predict.predictor import Predictor
+    from classify.track.tracker import MlflowTracker
 
     result, bundle = trained
     uri = f"sqlite:///{tmp_path_factory.mktemp('serving-store') / 'mlflow.db'}"
@@ -59,7 +59,7 @@ def pyfunc(logged):
 
 def behind_signature(pyfunc):
     """What the loader module returned (a PyfuncThemeModel): the model without MLflow's checks."""
-    from classify.mlflow_model import PyfuncThemeModel
+    from classify.track.pyfunc import PyfuncThemeModel
 
     model = pyfunc._model_impl  # MLflow keeps it there; no public accessor for loader modules
     assert isinstance(model, PyfuncThemeModel)
@@ -68,6 +68,12 @@ def behind_signature(pyfunc):
 
 def score_columns(predictor) -> list[str]:
     return [f"score_{t}" for t in predictor.themes]
+
+
+def test_the_model_names_the_loader_every_classify_version_reads(pyfunc):
+    flavor = pyfunc.metadata.flavors["python_function"]
+    assert flavor["loader_module"] == "classify.mlflow_model"  # older versions look for it
+    assert flavor["code"]  # the model carries its own classify code
 
 
 def test_the_pyfunc_answers_one_row_per_paragraph_in_order(logged, pyfunc):

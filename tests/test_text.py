@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from classify.config import ExperimentConfig
-from classify.pipeline import build_pipeline
+from classify.model.config import ExperimentConfig
+from classify.model.pipeline import build_pipeline
 from classify.text import detect_language, normalise_text
 
 

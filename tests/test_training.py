@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from classify.bundle import load_bundle
-from classify.config import ExperimentConfig, load_experiment
-from classify.pipeline import theme_scores
-from classify.training import train, train_and_save
+from classify.model.bundle import load_bundle
+from classify.model.config import ExperimentConfig, load_experiment
+from classify.model.pipeline import theme_scores
+from classify.training.train import train, train_and_save
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -20,7 +20,7 @@ def test_training_writes_a_bundle_and_an_mlflow_run(tmp_path, private_mlflow_sto
     import mlflow
     from mlflow.tracking import MlflowClient
 
-    from classify.tracking import MlflowTracker
+    from classify.track.tracker import MlflowTracker
 
     # every source in training and evaluation, so both sources and languages are reported
     settings = ['data.mix="seeds+authored"', 'cv.evaluate_on=""', 'cv.strategy="group_kfold"']
@@ -89,7 +89,7 @@ def test_a_failed_training_marks_the_run_failed_and_writes_no_bundle(
     from mlflow.tracking import MlflowClient
 
     from classify.errors import ClassifyError
-    from classify.tracking import MlflowTracker
+    from classify.track.tracker import MlflowTracker
 
     bad = tmp_path / "bad.toml"
     label_set = ROOT / "labels" / "themes.toml"
@@ -108,7 +108,7 @@ def test_an_unreachable_tracking_server_fails_before_training(tmp_path, monkeypa
     import socket
 
     from classify.errors import ClassifyError
-    from classify.tracking import MlflowTracker
+    from classify.track.tracker import MlflowTracker
 
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classify.config import load_experiment
 from classify.errors import ClassifyError
-from classify.training import train
-from classify.tuning import grid_candidates, tune
+from classify.model.config import load_experiment
+from classify.training.train import train
+from classify.training.tune import grid_candidates, tune
 from tests.helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

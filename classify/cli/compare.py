@@ -27,7 +27,8 @@ def compare_command(
 ) -> None:
     """Per-theme precision/recall/F1 deltas (B - A) and the paragraphs whose out-of-fold tags
     differ between the runs, each marked better or worse."""
-    from classify.runs import compare_runs, comparison_view
+    from classify.track.compare import compare_runs
+    from classify.track.run_tables import comparison_view
 
     comparison = compare_runs(run_a, run_b, experiment=experiment, tracking_uri=tracking_uri)
     if fmt == "json":

@@ -30,10 +30,10 @@ def evaluate_command(
     fmt: Annotated[Literal["table", "json"], typer.Option("--format", "-f")] = "table",
 ) -> None:
     """Per-theme precision, recall and F1 of a saved model on labeled paragraphs."""
-    from classify.annotations import load_annotations
-    from classify.evaluation import evaluate_predictor
-    from classify.outputs import metrics_table
-    from classify.predictor import Predictor
+    from classify.data.annotations import load_annotations
+    from classify.predict.predictor import Predictor
+    from classify.training.metric_tables import metrics_table
+    from classify.training.metrics import evaluate_predictor
 
     predictor = Predictor.load(model)
     labeled = load_annotations(annotations, predictor.label_set, documents_dir=documents)

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 import typer
 
 from classify.cli._app import app, reports_errors, stderr, stdout
+from classify.data.inputs import OnError  # light: no scikit-learn, no MLflow
 from classify.errors import ClassifyError
-from classify.inputs import OnError  # light: no scikit-learn, no MLflow
 from classify.text import printable
 
 OutputFormat = Literal["table", "json", "jsonl", "csv"]
@@ -70,20 +70,23 @@ def predict_command(
     ] = "fail",
 ) -> None:
     """Tag paragraphs with themes; whole documents are segmented and summarised."""
-    from classify.inputs import ReadOptions, describe_skipped, read_inputs
+    from classify.data.inputs import ReadOptions, describe_skipped, read_inputs
 
     options = ReadOptions(text_column, id_column, encoding, errors, on_error)
     paragraphs = read_inputs(inputs or [], texts=text or [], options=options)
     cutoffs = parse_thresholds(threshold or [])
     # scikit-learn loads with the model: only now, so input errors are reported instantly
-    from classify.outputs import (
+    from classify.predict.outputs import (
         format_predictions,
         prediction_records,
         predictions_table,
         write_output,
     )
-    from classify.predictor import Predictor, summarise_documents
-    from classify.registry import is_model_uri, load_predictor  # imports MLflow only for a URI
+    from classify.predict.predictor import Predictor, summarise_documents
+    from classify.track.registry import (  # imports MLflow only for a URI
+        is_model_uri,
+        load_predictor,
+    )
 
     if is_model_uri(model):
         predictor = load_predictor(model, tracking_uri)

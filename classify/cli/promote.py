@@ -25,7 +25,7 @@ def promote_command(
     ] = None,
 ) -> None:
     """Set an alias on a registered model version; predict with --model models:/NAME@ALIAS."""
-    from classify.registry import set_alias
+    from classify.track.registry import set_alias
 
     done = set_alias(name, version, alias, tracking_uri)
     moved = "" if done.previous is None else f" (was version {done.previous})"

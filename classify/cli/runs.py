@@ -31,7 +31,8 @@ def runs_command(
     fmt: Annotated[Literal["table", "json", "csv"], typer.Option("--format", "-f")] = "table",
 ) -> None:
     """Recent runs, newest first: data, micro/macro F1 and each theme's F1 (best macro starred)."""
-    from classify.runs import list_runs, runs_csv, runs_records, runs_table
+    from classify.track.run_tables import runs_csv, runs_records, runs_table
+    from classify.track.runs import list_runs
 
     runs = list_runs(experiment, tracking_uri=tracking_uri, limit=limit, children=children)
     if fmt == "json":

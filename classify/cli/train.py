@@ -25,11 +25,11 @@ from classify.cli._app import (
     stderr,
     stdout,
 )
-from classify.config import ExperimentConfig, load_experiment
 from classify.errors import ClassifyError
+from classify.model.config import ExperimentConfig, load_experiment
 
 if TYPE_CHECKING:
-    from classify.training import TrainingResult
+    from classify.training.train import TrainingResult
 
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -64,11 +64,11 @@ def train_command(
     jobs: Jobs = -1,
 ) -> None:
     """Cross-validate an experiment (grouped by document), fit it on all labels, save the bundle."""
-    from classify.outputs import metrics_table
-    from classify.training import train_and_save
+    from classify.training.metric_tables import metrics_table
+    from classify.training.train import train_and_save
 
     if register is not None:  # checked before any training, which takes minutes
-        from classify.registry import check_model_name
+        from classify.track.registry import check_model_name
 
         if no_track:
             raise ClassifyError("--register needs an MLflow run", hint="drop --no-track")
@@ -81,7 +81,8 @@ def train_command(
     for path, config in zip(paths, loaded, strict=True):
         tracker = None
         if not no_track:
-            from classify.tracking import MlflowTracker, default_tracking_uri
+            from classify.track.store import default_tracking_uri
+            from classify.track.tracker import MlflowTracker
 
             # one store for the whole command: the first file's unless told otherwise
             tracking_uri = tracking_uri or default_tracking_uri(loaded[0])
@@ -105,7 +106,7 @@ def train_command(
         size = f"{len(result.training)} training paragraphs"
         stdout.print(f"model bundle: {bundle}   ({size}; {seconds})")
         if tracker is not None:
-            from classify.tracking import ui_command
+            from classify.track.store import ui_command
 
             stdout.print(f"MLflow run {run_id} in {tracker.tracking_uri}")
             stdout.print(f"open the UI: {ui_command(tracker.tracking_uri)}", soft_wrap=True)

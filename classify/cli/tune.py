@@ -22,10 +22,10 @@ from classify.cli._app import (
     stdout,
 )
 from classify.cli.train import progress_bar
-from classify.config import load_experiment
+from classify.model.config import load_experiment
 
 if TYPE_CHECKING:
-    from classify.tuning import TuningResult
+    from classify.training.tune import TuningResult
 
 
 @app.command("tune")
@@ -41,14 +41,14 @@ def tune_command(
     jobs: Jobs = -1,
 ) -> None:
     """Pick the best grid candidate by inner grouped CV; report nested CV; save the winner."""
-    from classify.outputs import metrics_table
-    from classify.tuning import grid_candidates, tune_and_save
+    from classify.training.metric_tables import metrics_table
+    from classify.training.tune import grid_candidates, tune_and_save
 
     config = load_experiment(config_path, overrides or [])
     count = len(grid_candidates(config))  # a bad grid fails here, before any MLflow run
     tracker = None
     if not no_track:
-        from classify.tracking import MlflowTracker
+        from classify.track.tracker import MlflowTracker
 
         tracker = MlflowTracker(tracking_uri)
     stderr.print(
@@ -64,7 +64,7 @@ def tune_command(
     stdout.print(f"best: {tuned.best_candidate.label}")
     stdout.print(f"model bundle: {bundle}   ({tuned.final.seconds['tuning']:.1f}s)")
     if tracker is not None:
-        from classify.tracking import ui_command
+        from classify.track.store import ui_command
 
         stdout.print(f"MLflow parent run {run_id} in {tracker.tracking_uri}")
         stdout.print(f"open the UI: {ui_command(tracker.tracking_uri)}", soft_wrap=True)

@@ -7,7 +7,7 @@ CSV/JSONL table are taken as paragraphs as they are.
 Scraped data has bad rows. By default (``on_error="fail"``) the first one stops the read with an
 error naming its file and line. With ``on_error="skip"`` bad rows, and files that cannot be decoded
 or hold no text, are left out and listed in :attr:`Inputs.skipped`. Blank table rows are never
-bad: they are dropped silently (see :mod:`classify.tables`).
+bad: they are dropped silently (see :mod:`classify.data.rows`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Literal, get_args
 
+from classify.data.rows import is_blank, is_table, json_type, read_rows
+from classify.data.segment import decode_text, read_document, segment
 from classify.errors import ClassifyError
-from classify.segment import decode_text, read_document, segment
-from classify.tables import is_blank, is_table, json_type, read_rows
 
 STDIN = "-"
 OnError = Literal["fail", "skip"]

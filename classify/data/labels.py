@@ -18,6 +18,7 @@ import hashlib
 import json
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,23 @@ class LabelSet:
         """A short hash of names and definitions: changes whenever the label set does."""
         blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def abbreviate(names: Sequence[str], shortest: int = 5) -> list[str]:
+    """The shortest prefixes (at least ``shortest`` characters) that still tell ``names`` apart:
+    column headers for themes in a narrow table.
+
+    Example:
+        >>> abbreviate(["recruitment", "returnees", "legislation"])
+        ['recru', 'retur', 'legis']
+        >>> abbreviate(["state_effectiveness", "state_rights"], shortest=3)
+        ['state_e', 'state_r']
+    """
+    for size in range(shortest, max(map(len, names), default=0) + 1):
+        prefixes = [name[:size] for name in names]
+        if len(set(prefixes)) == len(prefixes):
+            return prefixes
+    return list(names)
 
 
 def load_label_set(path: str | Path) -> LabelSet:

@@ -17,51 +17,55 @@ with one complete version::
 
 Loading checks the format version, the manifest's own checksum and every file's sha256 before
 anything is deserialised, and then builds the pipeline from trusted types only
-(:mod:`classify.pipeline_file`). The checksums catch truncated, edited and swapped files; they are
-not a signature (whoever can edit a bundle can recompute them), which is why the type check, not
-the checksum, is what keeps a shared model file from running code.
+(:mod:`classify.model.pipeline_file`). The checksums catch truncated, edited and swapped files;
+they are not a signature (whoever can edit a bundle can recompute them), which is why the type
+check, not the checksum, is what keeps a shared model file from running code. How versions are
+written and switched atomically is :mod:`classify.model.bundle_folders`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import secrets
-import shutil
-import time
 import warnings
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from classify.atomic import fsync_tree, write_file_atomically
-from classify.decision import review_bands
+from classify.atomic import fsync_tree
+from classify.data.labels import LabelSet
 from classify.errors import ClassifyError
-from classify.labels import LabelSet
-from classify.pipeline_file import PIPELINE_FILE, VOCABULARY_FILE, load_pipeline, save_pipeline
-from classify.text import normalise_text
+from classify.model.bundle_folders import (
+    MANIFEST,
+    TRAIN_HINT,
+    new_version_name,
+    partial_folder,
+    publish,
+    resolve_version,
+)
+from classify.model.decision import review_bands
+from classify.model.pipeline_file import (
+    PIPELINE_FILE,
+    VOCABULARY_FILE,
+    load_pipeline,
+    save_pipeline,
+)
+from classify.text import fingerprint
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-    from classify.training import TrainingResult
+    from classify.model.config import ExperimentConfig
 
 FORMAT = "classify-bundle"
 # 1: pipeline.joblib (pickle). 2: pipeline.skops + vocabulary.json, manifest checksum.
 FORMAT_VERSION = 2
-MANIFEST = "manifest.json"
-CURRENT = "CURRENT"
 SEEN_FILE = "seen.txt"
 _CHECKSUM_KEY = "manifest_sha256"
 _REQUIRED_FILES = (PIPELINE_FILE, VOCABULARY_FILE, SEEN_FILE)
 _PIPELINE_LIBRARIES = ("scikit-learn", "skops")  # the ones that build and read the pipeline
-_STALE_PARTIAL_SECONDS = 3600
-_TRAIN_HINT = "train one with `classify train experiments/default.toml`, or pass --model"
 
 
 class BundleVersionWarning(UserWarning):
@@ -81,24 +85,27 @@ class Bundle:
     seen: frozenset[str] = frozenset()  # fingerprints of the training paragraphs
 
 
-def fingerprint(text: str) -> str:
-    """A short hash of a paragraph, insensitive to case and spacing.
-
-    Example:
-        >>> fingerprint("Police  held a DRILL.") == fingerprint("police held a drill.")
-        True
-    """
-    canonical = " ".join(normalise_text(text).split())
-    return hashlib.sha1(canonical.encode("utf-8")).hexdigest()[:16]
-
-
 def save_bundle(
-    result: TrainingResult, directory: str | Path, *, run_id: str | None = None
+    directory: str | Path,
+    pipeline: Pipeline,
+    label_set: LabelSet,
+    thresholds: Mapping[str, float],
+    config: ExperimentConfig,
+    *,
+    training_texts: Iterable[str],
+    evidence: Mapping[str, Any] | None = None,
+    run_id: str | None = None,
 ) -> Path:
-    """Write ``result`` as the new current version of the bundle at ``directory``.
+    """Write a fitted pipeline, its label set, thresholds and experiment as the new current
+    version of the bundle at ``directory``.
+
+    ``training_texts`` are the paragraphs it was fitted on (only their fingerprints are kept).
+    ``evidence`` is what the training recorded about its data and evaluation, stored in the
+    manifest as it is (``training_data``, ``cv_metrics``, ...); ``run_id`` its MLflow run.
 
     Example:
-        >>> save_bundle(result, tmp / "default").name
+        >>> save_bundle(tmp / "default", result.pipeline, result.label_set, result.thresholds,
+        ...             result.config, training_texts=result.training.texts).name
         'default'
         >>> (tmp / "default" / "CURRENT").is_file()
         True
@@ -114,71 +121,33 @@ def save_bundle(
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ClassifyError(f"cannot create {directory}: {exc.strerror}") from None
-    version = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
-    with _partial_folder(directory, version) as partial:
-        written = save_pipeline(result.pipeline, partial)
-        seen = sorted({fingerprint(text) for text in result.training.texts})
+    version = new_version_name()
+    with partial_folder(directory, version) as partial:
+        written = save_pipeline(pipeline, partial)
+        seen = sorted({fingerprint(text) for text in training_texts})
         (partial / SEEN_FILE).write_text("\n".join(seen) + "\n", encoding="utf-8")
         files = {name: _sha256(partial / name) for name in (*written, SEEN_FILE)}
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "name": result.config.name,
+            "name": config.name,
             "version": version,
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
-            "label_set": result.label_set.to_dict(),
-            "thresholds": result.thresholds,
-            "review": review_bands(result.label_set.names, result.config.thresholds),
-            "config": result.config.to_dict(),
-            "training_data": {
-                "hash": result.data_hash,
-                "annotations": list(result.config.data.annotations),
-                "paragraphs": len(result.training),
-                "documents": len(set(result.training.groups)),
-                "sources": dict(Counter(result.training.source_names)),
-                "languages": dict(Counter(result.training.languages)),
-                "kinds": list(result.config.data.kinds),
-            },
-            "cv_evaluation": result.describe_evaluation(),
-            "cv_metrics": result.cv.metrics.as_dict(),
-            "cv_metrics_by": {
-                f"{name}={value}": metrics.as_dict()
-                for name, values in result.cv.breakdown.items()
-                for value, metrics in values.items()
-            },
+            "label_set": label_set.to_dict(),
+            "thresholds": {name: float(thresholds[name]) for name in label_set.names},
+            "review": review_bands(label_set.names, config.thresholds),
+            "config": config.to_dict(),
+            **(evidence or {}),
             "versions": library_versions(),
-            "git_commit": git_commit(result.config.base_dir),
+            "git_commit": git_commit(config.base_dir),
             "run_id": run_id,
             "files": files,
         }
         manifest[_CHECKSUM_KEY] = _manifest_checksum(manifest)
         _write_json(partial / MANIFEST, manifest)
         fsync_tree(partial)
-        _publish(directory, partial, version)
+        publish(directory, partial, version)
     return directory
-
-
-def check_writable(directory: Path) -> None:
-    """Fail now, not after training, if a bundle cannot be written at ``directory``.
-
-    Probes the folder, or the nearest one above it that exists, with a file it removes at once:
-    nothing is left behind, not even a folder.
-
-    Example:
-        >>> check_writable(tmp / "models" / "default")
-        >>> (tmp / "models").exists()
-        False
-    """
-    existing = directory
-    while not existing.exists() and existing.parent != existing:
-        existing = existing.parent
-    probe = existing / f".write-check.{secrets.token_hex(4)}"
-    try:
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        reason = f"{existing} is a file" if existing.is_file() else exc.strerror
-        raise ClassifyError(f"cannot write a model bundle in {directory}: {reason}") from None
 
 
 def load_bundle(path: str | Path) -> Bundle:
@@ -196,26 +165,9 @@ def load_bundle(path: str | Path) -> Bundle:
             if attempt:  # a concurrent training may have replaced the version we read of
                 missing = f"{exc.filename} is missing" if exc.filename else "a file is missing"
                 raise ClassifyError(
-                    f"model bundle {path} is incomplete ({missing})", hint=_TRAIN_HINT
+                    f"model bundle {path} is incomplete ({missing})", hint=TRAIN_HINT
                 ) from None
     raise AssertionError("unreachable")
-
-
-def resolve_version(path: Path) -> Path:
-    """The version folder that ``path`` (a bundle or version folder) points at."""
-    if (path / MANIFEST).is_file():
-        return path
-    current = path / CURRENT
-    if current.is_file():
-        version = current.read_text(encoding="utf-8").strip()
-        if not version or "/" in version or "\\" in version or version.startswith("."):
-            raise ClassifyError(f"model bundle {path}: {CURRENT} is corrupt", hint=_TRAIN_HINT)
-        return path / version
-    if not path.exists():
-        raise ClassifyError(f"model not found: {path}", hint=_TRAIN_HINT)
-    raise ClassifyError(
-        f"{path} is not a model bundle (no {CURRENT} or {MANIFEST})", hint=_TRAIN_HINT
-    )
 
 
 def read_manifest(version_dir: Path) -> dict[str, Any]:
@@ -224,10 +176,10 @@ def read_manifest(version_dir: Path) -> dict[str, Any]:
         manifest = json.loads((version_dir / MANIFEST).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ClassifyError(
-            f"model bundle {version_dir}: {MANIFEST} is corrupt", hint=_TRAIN_HINT
+            f"model bundle {version_dir}: {MANIFEST} is corrupt", hint=TRAIN_HINT
         ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ClassifyError(f"{version_dir} is not a classify model bundle", hint=_TRAIN_HINT)
+        raise ClassifyError(f"{version_dir} is not a classify model bundle", hint=TRAIN_HINT)
     written = manifest.get("format_version")
     if written != FORMAT_VERSION:
         newer = isinstance(written, int) and written > FORMAT_VERSION
@@ -270,7 +222,7 @@ def _load_version(version_dir: Path) -> Bundle:
         label_set.check(list(review), where=f"{version_dir / MANIFEST}: review")
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ClassifyError(
-            f"model bundle {version_dir} is corrupt: {exc}", hint=_TRAIN_HINT
+            f"model bundle {version_dir} is corrupt: {exc}", hint=TRAIN_HINT
         ) from None
     # read now, with the checksummed files: a later training may remove this version folder
     seen = frozenset((version_dir / SEEN_FILE).read_text(encoding="utf-8").split())
@@ -313,102 +265,6 @@ def _load_pipeline_checking_versions(version_dir: Path, manifest: dict[str, Any]
             stacklevel=4,
         )
     return pipeline
-
-
-@contextlib.contextmanager
-def _partial_folder(directory: Path, version: str) -> Iterator[Path]:
-    """The hidden folder a new version is written in, locked while its training is alive.
-
-    The lock (an flock on the folder, which the system releases when the process dies, even by
-    SIGKILL) tells a live training's folder from one a killed training left behind, so the
-    next save can remove the latter at once. The folder is made and locked under the bundle lock,
-    so a cleanup never sees it unlocked. On failure or Ctrl-C it is removed.
-    """
-    partial = directory / f".{version}.partial"
-    with _locked(directory):
-        partial.mkdir()
-        held = _lock_folder(partial)
-    try:
-        yield partial
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    finally:
-        if held is not None:
-            os.close(held)
-
-
-def _publish(directory: Path, partial: Path, version: str) -> None:
-    """Move the finished version into place, point CURRENT at it and remove everything else.
-
-    All of it happens under the bundle lock: a training killed at any point leaves either the
-    old CURRENT or the new one, each naming a complete version, and whatever it left behind
-    (a version it never switched to, a temporary CURRENT, its partial folder) is removed by the
-    next save. Concurrent saves switch one after the other; the last one wins.
-    """
-    with _locked(directory):
-        os.rename(partial, directory / version)
-        write_file_atomically(directory / CURRENT, (version + "\n").encode())
-        for entry in directory.iterdir():
-            if entry.name == version:
-                continue
-            if _is_version_folder(entry) or (entry.suffix == ".partial" and _abandoned(entry)):
-                shutil.rmtree(entry, ignore_errors=True)
-            elif entry.name.startswith(f".{CURRENT}.") and entry.suffix == ".tmp":
-                with contextlib.suppress(OSError):
-                    entry.unlink()
-
-
-def _is_version_folder(entry: Path) -> bool:
-    return entry.is_dir() and not entry.name.startswith(".") and (entry / MANIFEST).exists()
-
-
-def _lock_folder(folder: Path) -> int | None:
-    """Hold an exclusive flock on ``folder``; returns the descriptor to close (None: no fcntl)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        return None
-    descriptor = os.open(folder, os.O_RDONLY)
-    fcntl.flock(descriptor, fcntl.LOCK_EX)
-    return descriptor
-
-
-def _abandoned(partial: Path) -> bool:
-    """Whether no living training holds ``partial`` (by age where flock is unavailable)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        with contextlib.suppress(OSError):
-            return partial.stat().st_mtime < time.time() - _STALE_PARTIAL_SECONDS
-        return False
-    try:
-        descriptor = os.open(partial, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False  # a training is writing it
-    finally:
-        os.close(descriptor)
-    return True
-
-
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    """An exclusive lock on the bundle folder (POSIX); a no-op where fcntl is unavailable."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    with open(directory / ".lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _manifest_checksum(manifest: dict[str, Any]) -> str:

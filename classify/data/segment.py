@@ -23,7 +23,7 @@ from classify.errors import ClassifyError
 ParagraphKind = Literal["body", "heading", "byline", "caption", "boilerplate"]
 KINDS: tuple[str, ...] = ("body", "heading", "byline", "caption", "boilerplate")
 SegmentMode = Literal["auto", "lines", "blocks"]
-# Line breaks as editors count them: line numbers in errors here and in classify.tables.
+# Line breaks as editors count them: line numbers in errors here and in classify.data.rows.
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 # Characters that carry no text: Unicode whitespace is handled by str.isspace; these are the

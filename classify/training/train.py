@@ -11,19 +11,27 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from classify.annotations import Annotations, load_annotations
-from classify.config import ExperimentConfig
-from classify.decision import choose_thresholds
+from classify.data.annotations import Annotations, load_annotations
+from classify.data.labels import LabelSet, load_label_set
 from classify.errors import ClassifyError
-from classify.evaluation import CrossValidation, cross_validate, fit_pipeline, tune_thresholds
-from classify.labels import LabelSet, load_label_set
+from classify.model.bundle import save_bundle
+from classify.model.bundle_folders import check_writable
+from classify.model.config import ExperimentConfig
+from classify.model.decision import choose_thresholds
+from classify.training.cross_validation import (
+    CrossValidation,
+    cross_validate,
+    fit_pipeline,
+    tune_thresholds,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,9 +99,49 @@ class TrainingResult:
             return f"out-of-fold on {trained_on} ({cv.strategy})"
         return f"out-of-fold on {cv.evaluate_on} ({cv.strategy}), trained on {trained_on}"
 
+    def bundle_evidence(self) -> dict[str, Any]:
+        """What the model bundle's manifest records about the training data and the evaluation."""
+        training = self.training
+        return {
+            "training_data": {
+                "hash": self.data_hash,
+                "annotations": list(self.config.data.annotations),
+                "paragraphs": len(training),
+                "documents": len(set(training.groups)),
+                "sources": dict(Counter(training.source_names)),
+                "languages": dict(Counter(training.languages)),
+                "kinds": list(self.config.data.kinds),
+            },
+            "cv_evaluation": self.describe_evaluation(),
+            "cv_metrics": self.cv.metrics.as_dict(),
+            "cv_metrics_by": {
+                f"{name}={value}": metrics.as_dict()
+                for name, values in self.cv.breakdown.items()
+                for value, metrics in values.items()
+            },
+        }
+
+    def save(self, directory: str | Path, *, run_id: str | None = None) -> Path:
+        """Write the fitted model as the new current version of the bundle at ``directory``.
+
+        Example:
+            >>> result.save(tmp / "default").name
+            'default'
+        """
+        return save_bundle(
+            directory,
+            self.pipeline,
+            self.label_set,
+            self.thresholds,
+            self.config,
+            training_texts=self.training.texts,
+            evidence=self.bundle_evidence(),
+            run_id=run_id,
+        )
+
 
 class Tracker(Protocol):
-    """Where a training is recorded (MLflow in :mod:`classify.tracking`)."""
+    """Where a training is recorded (MLflow in :mod:`classify.track.tracker`)."""
 
     def start(self, config: ExperimentConfig) -> str:
         """Open a run, failing fast when the store is unreachable; return the run id."""
@@ -109,7 +157,7 @@ def load_labeled_data(config: ExperimentConfig) -> Annotations:
     """Every labeled paragraph of the kinds an experiment uses, from all its files.
 
     Example:
-        >>> from classify.config import load_experiment
+        >>> from classify.model.config import load_experiment
         >>> load_labeled_data(load_experiment("experiments/default.toml")).sources
         ('seeds', 'authored')
     """
@@ -236,14 +284,12 @@ def train_and_save(
         >>> bundle.name, run_id
         ('default', None)
     """
-    from classify.bundle import check_writable, save_bundle
-
     # An unreachable tracking store (the run is opened first) or a models folder that cannot
     # be written fails before the expensive work.
     with tracked_run(tracker, config) as run_id:
         check_writable(Path(models_dir) / config.name)
         result = train(config, progress=progress, n_jobs=n_jobs)
-        bundle_dir = save_bundle(result, Path(models_dir) / config.name, run_id=run_id)
+        bundle_dir = result.save(Path(models_dir) / config.name, run_id=run_id)
         if tracker is not None:
             tracker.log(result, bundle_dir)
     return result, bundle_dir, run_id

@@ -28,26 +28,26 @@ from typing import Any, Protocol
 import numpy as np
 from joblib import Parallel, delayed
 
-from classify.config import ExperimentConfig
-from classify.decision import apply_thresholds, choose_thresholds
 from classify.errors import ClassifyError
-from classify.evaluation import (
+from classify.model.bundle_folders import check_writable
+from classify.model.config import ExperimentConfig
+from classify.model.decision import apply_thresholds, choose_thresholds
+from classify.model.pipeline import theme_scores
+from classify.training.cross_validation import (
     CrossValidation,
-    Metrics,
-    compute_metrics,
     fit_pipeline,
     grouped_folds,
     inner_folds,
-    sliced_metrics,
 )
-from classify.pipeline import theme_scores
-from classify.training import TrainingResult, data_split, load_labeled_data, tracked_run
+from classify.training.metrics import Metrics, compute_metrics, sliced_metrics
+from classify.training.train import TrainingResult, data_split, load_labeled_data, tracked_run
 
 Progress = Callable[[str, int, int], None]
 
 
 class Tracker(Protocol):
-    """What :func:`tune_and_save` needs of a tracker (:class:`classify.tracking.MlflowTracker`)."""
+    """What :func:`tune_and_save` needs of a tracker
+    (:class:`~classify.track.tracker.MlflowTracker`)."""
 
     def start(self, config: ExperimentConfig) -> str: ...
 
@@ -132,7 +132,7 @@ def tune(
     """Search the experiment's grid with nested grouped cross-validation; fit the winner.
 
     Example:
-        >>> from classify.config import load_experiment
+        >>> from classify.model.config import load_experiment
         >>> grid = 'tune.grid = {"model.C" = [0.1, 10.0]}'
         >>> tuned = tune(load_experiment("experiments/default.toml", [*quick, grid]))
         >>> [c.candidate.label for c in tuned.candidates]
@@ -280,19 +280,17 @@ def tune_and_save(
     parent run (nested metrics, the model) with one child run per candidate.
 
     Example:
-        >>> from classify.config import load_experiment
+        >>> from classify.model.config import load_experiment
         >>> grid = 'tune.grid = {"model.C" = [0.1, 10.0]}'
         >>> config = load_experiment("experiments/default.toml", [*quick, grid])
         >>> tuned, bundle, run_id = tune_and_save(config, tmp / "models")
         >>> bundle.name, run_id
         ('default', None)
     """
-    from classify.bundle import check_writable, save_bundle
-
     with tracked_run(tracker, config) as run_id:
         check_writable(Path(models_dir) / config.name)
         tuned = tune(config, progress=progress, n_jobs=n_jobs)
-        bundle_dir = save_bundle(tuned.final, Path(models_dir) / config.name, run_id=run_id)
+        bundle_dir = tuned.final.save(Path(models_dir) / config.name, run_id=run_id)
         if tracker is not None:
             tracker.log_candidates(tuned)
             tracker.log(tuned.final, bundle_dir)

@@ -4,7 +4,7 @@ Model bundles are shared between analysts, so loading one must never unpickle ar
 (a pickle can run any code the moment it is read). The pipeline is written with ``skops.io``,
 whose file is a zip of a JSON tree of typed nodes and ``.npy`` arrays. Before anything is built,
 every type the tree names is checked against :data:`TRUSTED_TYPES`, a list that lives here, in
-the code, not in the file: exactly the classes :func:`classify.pipeline.build_pipeline` can
+the code, not in the file: exactly the classes :func:`classify.model.pipeline.build_pipeline` can
 produce. A file naming any other type, or using any other kind of skops node, is refused.
 
 The TF-IDF vocabularies (term -> column) are kept out of the skops file, in ``vocabulary.json``
@@ -30,9 +30,9 @@ if TYPE_CHECKING:
 PIPELINE_FILE = "pipeline.skops"
 VOCABULARY_FILE = "vocabulary.json"
 
-# Every type a pipeline built by classify.pipeline.build_pipeline contains, for every model type,
-# calibration and feature family (tests/test_pipeline_file.py fits each one and checks the list
-# is complete). Adding a model type to the factory means adding its classes here.
+# Every type a pipeline built by classify.model.pipeline.build_pipeline contains, for every model
+# type, calibration and feature family (tests/test_pipeline_file.py fits each one and checks the
+# list is complete). Adding a model type to the factory means adding its classes here.
 TRUSTED_TYPES: frozenset[str] = frozenset(
     {
         "builtins.dict",

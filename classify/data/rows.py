@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from classify.data.segment import INVISIBLE, LINE_BREAK
 from classify.errors import ClassifyError
-from classify.segment import INVISIBLE, LINE_BREAK
 
 TABLE_SUFFIXES = (".csv", ".jsonl")
 # Line end of the CSV files classify writes (RFC 4180). Python's csv writer quotes a field only if

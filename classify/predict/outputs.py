@@ -1,4 +1,4 @@
-"""What the CLI prints or writes: prediction records in table/json/jsonl/csv, and metrics tables.
+"""What ``classify predict`` prints or writes: prediction records as a table, JSON, JSONL or CSV.
 
 Machine formats carry every theme's score; the table is for people. Files are written through a
 temporary file and a rename, so an interrupted run never leaves a half-written output behind.
@@ -20,11 +20,11 @@ from rich.table import Table
 from rich.text import Text
 
 from classify.atomic import write_file_atomically
+from classify.data.inputs import InputParagraph
+from classify.data.labels import abbreviate
+from classify.data.rows import CSV_LINE_END
 from classify.errors import ClassifyError
-from classify.evaluation import Metrics
-from classify.inputs import InputParagraph
-from classify.predictor import DocumentSummary, Prediction
-from classify.tables import CSV_LINE_END
+from classify.predict.predictor import DocumentSummary, Prediction
 from classify.text import printable
 
 OutputFormat = Literal["table", "json", "jsonl", "csv"]
@@ -122,7 +122,7 @@ def _source_table(source: str, rows: Sequence[dict[str, Any]], themes: Sequence[
         table.add_column("review", style="yellow", min_width=6, max_width=14)
     per_theme = len(themes) <= _SCORE_COLUMNS_MAX_THEMES
     if per_theme:
-        for header in _abbreviations(themes):
+        for header in abbreviate(themes):
             table.add_column(header, justify="right", no_wrap=True, min_width=4)
     else:
         table.add_column("best scores", min_width=12)
@@ -163,38 +163,6 @@ def _one_line(text: str, limit: int = 2_000) -> str:
 def _short_id(paragraph_id: str) -> str:
     """``doc:007`` -> ``007``: the table's title already names the document."""
     return printable(paragraph_id.rsplit(":", 1)[-1] if ":" in paragraph_id else paragraph_id)
-
-
-def _abbreviations(themes: Sequence[str]) -> list[str]:
-    """The shortest prefixes (at least 5 characters) that still tell the themes apart."""
-    for size in range(5, max(map(len, themes)) + 1):
-        prefixes = [t[:size] for t in themes]
-        if len(set(prefixes)) == len(prefixes):
-            return prefixes
-    return list(themes)
-
-
-def metrics_table(metrics: Metrics, title: str) -> Table:
-    """Per-theme precision, recall, F1, support and tag counts, with micro/macro rows.
-
-    Example:
-        >>> from classify.evaluation import compute_metrics
-        >>> import numpy as np
-        >>> metrics_table(compute_metrics(np.eye(2), np.eye(2), ["a", "b"]), "demo").row_count
-        4
-    """
-    from classify.reports import METRIC_COLUMNS, metric_rows
-
-    table = Table(title=title)
-    for name in METRIC_COLUMNS:
-        table.add_column(name, justify="left" if name == "theme" else "right")
-    *themes, micro, macro = metric_rows(metrics)
-    for row in themes:
-        table.add_row(*row)
-    table.add_section()
-    table.add_row(*micro, style="bold")
-    table.add_row(*macro, style="bold")
-    return table
 
 
 def render_text(renderable: RenderableType, *, width: int = 120) -> str:

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from classify.bundle import load_bundle
-from classify.decision import apply_thresholds, resolve_thresholds, review_matrix
+from classify.data.labels import LabelSet
+from classify.data.segment import Paragraph, segment
 from classify.errors import ClassifyError
-from classify.labels import LabelSet
-from classify.pipeline import theme_scores
-from classify.segment import Paragraph, segment
+from classify.model.bundle import load_bundle
+from classify.model.decision import apply_thresholds, resolve_thresholds, review_matrix
+from classify.model.pipeline import theme_scores
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline

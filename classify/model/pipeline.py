@@ -20,7 +20,7 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
-from classify.config import CharFeatures, ExperimentConfig, ModelConfig, WordFeatures
+from classify.model.config import CharFeatures, ExperimentConfig, ModelConfig, WordFeatures
 from classify.text import normalise_text
 
 # Paragraphs longer than this are vectorised in chunks of about this size (see _long_text_row).
@@ -39,7 +39,7 @@ def build_pipeline(config: ExperimentConfig) -> Pipeline:
     """Build the unfitted pipeline an experiment describes.
 
     Example:
-        >>> from classify.config import ExperimentConfig
+        >>> from classify.model.config import ExperimentConfig
         >>> pipeline = build_pipeline(ExperimentConfig())
         >>> [name for name, _ in pipeline.steps], type(pipeline[-1].estimator).__name__
         (['features', 'classifier'], 'LogisticRegression')
@@ -222,3 +222,40 @@ def _bare_linear_model(model: ModelConfig):
             random_state=0,
         )
     raise AssertionError(f"unhandled model type {model.type!r}")  # the config schema forbids it
+
+
+def theme_weights(pipeline: Pipeline) -> tuple[list[tuple[str, str]], list[np.ndarray | None]]:
+    """The features of a fitted pipeline as ``(family, n-gram)`` and each theme's weights.
+
+    Works for every pipeline :func:`build_pipeline` builds: one TF-IDF or a
+    union of word and char ones; logistic regression, linear SVM (also inside a calibrator, whose
+    folds' weights are averaged), ridge or SGD per theme. A theme the model could not learn
+    (no positive paragraph) has ``None``.
+
+    Example:
+        >>> features, weights = theme_weights(result.pipeline)
+        >>> features[0][0], len(weights), weights[0].shape == (len(features),)
+        ('word', 5, True)
+    """
+    union = pipeline[:-1][-1]
+    if isinstance(union, FeatureUnion):
+        # "word__police" -> ("word", "police"): the union prefixes each name with its family
+        features = [tuple(name.split("__", 1)) for name in union.get_feature_names_out().tolist()]
+    else:
+        family = "word" if union.analyzer == "word" else "char"
+        features = [(family, name) for name in union.get_feature_names_out().tolist()]
+    weights = [_weights(estimator) for estimator in pipeline[-1].estimators_]
+    return features, weights
+
+
+def _weights(estimator) -> np.ndarray | None:
+    if hasattr(estimator, "coef_"):
+        coef = estimator.coef_
+        coef = coef.toarray() if sp.issparse(coef) else np.asarray(coef)
+        return coef.ravel().astype(np.float64)
+    if hasattr(estimator, "calibrated_classifiers_"):
+        # a calibrator keeps one fitted model per calibration fold: their mean weight
+        folds = [_weights(c.estimator) for c in estimator.calibrated_classifiers_]
+        folds = [w for w in folds if w is not None]
+        return np.mean(folds, axis=0) if folds else None
+    return None  # scikit-learn's constant predictor for a theme without positives

@@ -2,7 +2,8 @@
 
 Scores are in [0, 1]; a paragraph carries a theme when its score reaches that theme's threshold.
 Thresholds are fixed, or chosen on out-of-fold scores of *training* data (the caller decides
-which data; see :mod:`classify.evaluation`) to maximise F1 or to reach a precision target.
+which data; see :mod:`classify.training.cross_validation`) to maximise F1 or to reach a precision
+target.
 A theme may also have a review band: a paragraph scoring within ``band`` below the threshold is
 not tagged but marked for a person to review.
 """
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from classify.config import ThresholdConfig
+    from classify.model.config import ThresholdConfig
 
 
 def apply_thresholds(
@@ -118,7 +119,7 @@ def choose_thresholds(
     :func:`precision_threshold` with the theme's target. Where tuning finds nothing, ``value``.
 
     Example:
-        >>> from classify.config import ThresholdConfig
+        >>> from classify.model.config import ThresholdConfig
         >>> policy = ThresholdConfig(strategy="precision", precision_by_theme={"a": 1.0})
         >>> y = np.array([[1, 1], [1, 0], [0, 1], [0, 0]])
         >>> s = np.array([[0.9, 0.9], [0.7, 0.8], [0.6, 0.7], [0.1, 0.2]])

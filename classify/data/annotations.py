@@ -30,10 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from classify.data.labels import LabelSet
+from classify.data.rows import read_rows
+from classify.data.segment import KINDS, read_document
 from classify.errors import ClassifyError
-from classify.labels import LabelSet
-from classify.segment import KINDS, read_document
-from classify.tables import read_rows
 from classify.text import detect_language
 
 REQUIRED_COLUMNS = ("id", "text", "themes")
@@ -63,7 +63,7 @@ class Annotations:
     """Validated labeled paragraphs in file order, with their label set.
 
     Example:
-        >>> from classify.labels import load_label_set
+        >>> from classify.data.labels import load_label_set
         >>> ann = load_annotations("labels/seeds.csv", load_label_set("labels/themes.toml"))
         >>> ann.y.shape
         (159, 5)
@@ -153,7 +153,7 @@ def load_annotations(
     document's text, so labels never silently drift from their source.
 
     Example:
-        >>> from classify.labels import load_label_set
+        >>> from classify.data.labels import load_label_set
         >>> label_set = load_label_set("labels/themes.toml")
         >>> seeds = load_annotations("labels/seeds.csv", label_set, documents_dir="seeds")
         >>> len(seeds), seeds.sources, set(seeds.languages)

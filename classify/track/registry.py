@@ -1,14 +1,14 @@
 """The MLflow model registry: register a run's model, promote a version, load a registered model.
 
-Like :mod:`classify.tracking`, this module imports MLflow only inside its functions, so importing
-it (the CLI does) stays light. A registered model is the logged pyfunc model of a training run,
-whose data folder is the model bundle itself: :func:`load_predictor` downloads it and loads it
-with :meth:`Predictor.load <classify.predictor.Predictor.load>`, so a registry model predicts
-exactly like the local bundle it was logged from.
+Like the rest of :mod:`classify.track`, this module imports MLflow only inside its functions, so
+importing it (the CLI does) stays light. A registered model is the logged pyfunc model of a
+training run, whose data folder is the model bundle itself: :func:`load_predictor` downloads it
+and loads it with :meth:`Predictor.load <classify.predict.predictor.Predictor.load>`, so a
+registry model predicts exactly like the local bundle it was logged from.
 
 Example::
 
-    from classify.registry import load_predictor, set_alias
+    from classify.track.registry import load_predictor, set_alias
 
     set_alias("themes", 3, "champion")  # what `classify promote themes 3 --alias champion` does
     predictor = load_predictor("models:/themes@champion")  # or models:/themes/3, runs:/ID/model
@@ -29,11 +29,10 @@ from typing import TYPE_CHECKING, Any
 from classify.errors import ClassifyError
 
 if TYPE_CHECKING:
-    from classify.predictor import Predictor
+    from classify.predict.predictor import Predictor
 
 # what MLflow resolves to a logged model: a registered name with a version or alias, or a run's
 MODEL_URI_SCHEMES = ("models:/", "runs:/")
-LOADER_MODULE = "classify.mlflow_model"  # the loader module of every model classify logs
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +82,7 @@ def store_uri(tracking_uri: str | None = None) -> str:
     Fails with a one-line error when that store is a server that does not answer or an SQLite
     file that does not exist (MLflow would silently create an empty one).
     """
-    from classify.tracking import existing_store
+    from classify.track.store import existing_store
 
     hint = "train with `classify train --register NAME`, or pass --tracking-uri"
     return existing_store(tracking_uri, hint=hint + " (or set MLFLOW_TRACKING_URI)")
@@ -142,7 +141,7 @@ def load_predictor(
     from mlflow.artifacts import download_artifacts
     from mlflow.tracking import MlflowClient
 
-    from classify.predictor import Predictor
+    from classify.predict.predictor import Predictor
 
     if not is_model_uri(uri):
         raise ClassifyError(
@@ -194,6 +193,8 @@ def _model_location(client: Any, uri: str) -> str:
 def _bundle_path(model_dir: Path, uri: str) -> str:
     """The pyfunc data path (the bundle folder) of a downloaded classify model."""
     from mlflow.models import Model
+
+    from classify.track.pyfunc import LOADER_MODULE
 
     if not (model_dir / "MLmodel").is_file():
         raise ClassifyError(f"{uri} is not an MLflow model (no MLmodel file)")
