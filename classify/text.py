@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterator
 
 # C0 and C1 control characters but tab and newline, and the bidirectional embeddings, overrides
 # and isolates: in scraped text they can recolour, retitle or reorder what a terminal shows.
+# Everything up to the last whitespace character of a window (greedy: backtracks from its end).
+_UP_TO_LAST_SPACE = re.compile(r".*\s", re.DOTALL)
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -76,3 +79,22 @@ def printable(text: str) -> str:
 def _escape(match: re.Match[str]) -> str:
     code = ord(match[0])
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def chunks(text: str, size: int) -> Iterator[str]:
+    """Consecutive pieces of ``text`` of at most ``size`` characters, each ending just after a
+    whitespace character where the window has one.
+
+    Example:
+        >>> list(chunks("one two three", 9))
+        ['one two ', 'three']
+    """
+    start = 0
+    while start < len(text):
+        end = min(start + size, len(text))
+        if end < len(text):
+            match = _UP_TO_LAST_SPACE.match(text, start, end)
+            # a window without whitespace is no prose (a data blob): cut it where it ends
+            end = match.end() if match else end
+        yield text[start:end]
+        start = end

@@ -3,13 +3,14 @@
 import hashlib
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from classify.errors import ClassifyError
-from classify.model.bundle import SEEN_FILE, load_bundle
+from classify.model.bundle import ENGINE_FILE, SEEN_FILE, load_bundle
 from classify.model.bundle_folders import CURRENT, MANIFEST, resolve_version
 from classify.model.pipeline_file import PIPELINE_FILE, VOCABULARY_FILE
 from classify.predict.predictor import Predictor
@@ -57,16 +58,17 @@ def test_a_failed_save_leaves_the_previous_bundle_intact(trained, tmp_path, monk
     np.testing.assert_array_equal(Predictor.load(folder).scores(TEXTS), before)
 
 
-def test_round_trip_gives_identical_scores(trained):
+def test_round_trip_gives_the_pipelines_scores(trained):
     result, bundle = trained
     from classify.model.pipeline import theme_scores
 
-    np.testing.assert_array_equal(
-        Predictor.load(bundle).scores(TEXTS), theme_scores(result.pipeline, TEXTS)
+    # the scoring engine reproduces the pipeline to 1e-6 (tests/test_engine.py for the rest)
+    np.testing.assert_allclose(
+        Predictor.load(bundle).scores(TEXTS), theme_scores(result.pipeline, TEXTS), atol=1e-6
     )
 
 
-@pytest.mark.parametrize("name", [PIPELINE_FILE, VOCABULARY_FILE, SEEN_FILE])
+@pytest.mark.parametrize("name", [ENGINE_FILE, PIPELINE_FILE, SEEN_FILE])
 @pytest.mark.parametrize("where", [0, 0.5, -1])
 def test_a_flipped_byte_is_refused_naming_the_file(trained, tmp_path, name, where):
     bundle = copy_bundle(trained[1], tmp_path)
@@ -78,7 +80,7 @@ def test_a_flipped_byte_is_refused_naming_the_file(trained, tmp_path, name, wher
         load_bundle(bundle)
 
 
-@pytest.mark.parametrize("name", [PIPELINE_FILE, VOCABULARY_FILE, SEEN_FILE])
+@pytest.mark.parametrize("name", [ENGINE_FILE, PIPELINE_FILE, SEEN_FILE])
 def test_a_truncated_or_swapped_file_is_refused(trained, tmp_path, name):
     bundle = copy_bundle(trained[1], tmp_path)
     version = resolve_version(bundle)
@@ -86,7 +88,7 @@ def test_a_truncated_or_swapped_file_is_refused(trained, tmp_path, name):
     (version / name).write_bytes(data[: len(data) // 2])
     with pytest.raises(ClassifyError, match=rf"{name} does not match its checksum"):
         load_bundle(bundle)
-    other = SEEN_FILE if name != SEEN_FILE else VOCABULARY_FILE
+    other = SEEN_FILE if name != SEEN_FILE else ENGINE_FILE
     (version / name).write_bytes((version / other).read_bytes())
     with pytest.raises(ClassifyError, match=rf"{name} does not match its checksum"):
         load_bundle(bundle)
@@ -109,7 +111,7 @@ def test_an_edited_manifest_is_refused(trained, tmp_path):
     ("version", "message"),
     [
         (1, r"format version 1 \(a pickle.*retrain the model"),
-        (99, r"format version 99; this classify reads version 2; upgrade classify"),
+        (99, r"format version 99; this classify reads versions 2 and 3; upgrade classify"),
         ("two", r"format version two; .*retrain"),
     ],
 )
@@ -126,8 +128,10 @@ def test_format_versions_are_checked(trained, tmp_path, version, message):
 def test_the_manifest_records_versions_and_every_file(trained):
     version = resolve_version(trained[1])
     manifest = json.loads((version / MANIFEST).read_text())
-    assert manifest["format_version"] == 2
+    assert manifest["format_version"] == 3
     assert set(manifest["files"]) == {p.name for p in version.iterdir()} - {MANIFEST}
+    assert set(manifest["files"]) == {ENGINE_FILE, PIPELINE_FILE, SEEN_FILE}
+    assert [b["analyzer"] for b in manifest["engine"]["blocks"]] == ["word"]
     assert {"python", "scikit-learn", "skops", "numpy", "scipy"} <= set(manifest["versions"])
     assert manifest["label_set"]["themes"]
 
@@ -158,16 +162,22 @@ def _rewrite_manifest(version: Path, edit) -> None:
     (version / MANIFEST).write_text(json.dumps(manifest))
 
 
-def test_other_library_versions_give_one_clear_warning(trained, tmp_path):
+def test_other_library_versions_give_one_clear_warning_when_the_pipeline_is_built(
+    trained, tmp_path
+):
     from classify.model.bundle import BundleVersionWarning
 
     bundle = copy_bundle(trained[1], tmp_path)
     version = resolve_version(bundle)
     _rewrite_manifest(version, lambda m: m["versions"].update({"scikit-learn": "1.0.0"}))
-    with pytest.warns(BundleVersionWarning, match=r"scikit-learn 1\.0\.0 \(this is 1\.") as seen:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # predicting uses the engine: no scikit-learn involved
         predictor = Predictor.load(bundle)
+        scores = predictor.scores(TEXTS)
+    np.testing.assert_array_equal(scores, Predictor.load(trained[1]).scores(TEXTS))
+    with pytest.warns(BundleVersionWarning, match=r"scikit-learn 1\.0\.0 \(this is 1\.") as seen:
+        predictor.pipeline  # noqa: B018
     assert len(seen) == 1  # one warning, not scikit-learn's one per estimator
-    np.testing.assert_array_equal(predictor.scores(TEXTS), Predictor.load(trained[1]).scores(TEXTS))
 
 
 def test_a_pipeline_that_fails_to_load_names_the_versions_it_was_written_with(trained, tmp_path):
@@ -189,19 +199,50 @@ def test_a_pipeline_that_fails_to_load_names_the_versions_it_was_written_with(tr
         manifest["versions"]["skops"] = "0.9.0"
 
     _rewrite_manifest(version, older)
+    loaded = load_bundle(bundle)  # the engine does not need the pipeline
     with pytest.raises(ClassifyError, match=r"cannot load .*written with skops 0\.9\.0 \(this is"):
-        load_bundle(bundle)
+        loaded.pipeline  # noqa: B018
 
 
-def test_the_cli_shows_the_version_warning_as_one_line(trained, tmp_path):
+def format_2_copy(bundle: Path, tmp_path: Path) -> Path:
+    """The bundle as the previous format wrote it: the pipeline and vocabulary.json, no engine."""
+    from classify.model.engine import terms_of
+
+    copy = copy_bundle(bundle, tmp_path)
+    version = resolve_version(copy)
+    manifest = json.loads((version / MANIFEST).read_text())
+    vocabularies = terms_of(manifest["engine"], load_bundle(copy).engine.arrays)
+    (version / VOCABULARY_FILE).write_text(json.dumps(vocabularies), encoding="utf-8")
+    (version / ENGINE_FILE).unlink()
+
+    def older(manifest):
+        del manifest["engine"], manifest["files"][ENGINE_FILE]
+        manifest["format_version"] = 2
+        digest = hashlib.sha256((version / VOCABULARY_FILE).read_bytes()).hexdigest()
+        manifest["files"][VOCABULARY_FILE] = digest
+
+    _rewrite_manifest(version, older)
+    return copy
+
+
+def test_a_format_2_bundle_loads_through_scikit_learn_with_a_warning(trained, tmp_path):
+    from classify.model.bundle import BundleFormatWarning
+
+    bundle = format_2_copy(trained[1], tmp_path)
+    with pytest.warns(BundleFormatWarning, match=r"format version 2.*retrain it"):
+        predictor = Predictor.load(bundle)
+    np.testing.assert_allclose(
+        predictor.scores(TEXTS), Predictor.load(trained[1]).scores(TEXTS), atol=1e-12
+    )
+    assert type(predictor.pipeline).__name__ == "Pipeline"  # built already, to build the engine
+
+
+def test_the_cli_shows_a_bundle_warning_as_one_line(trained, tmp_path):
     from tests.helpers import run_cli
 
-    bundle = copy_bundle(trained[1], tmp_path)
-    _rewrite_manifest(
-        resolve_version(bundle), lambda m: m["versions"].update({"scikit-learn": "1.0.0"})
-    )
+    bundle = format_2_copy(trained[1], tmp_path)
     completed = run_cli("predict", "--text", TEXTS[0], "--model", str(bundle), "-f", "jsonl")
     assert completed.returncode == 0, completed.stderr
-    warnings = [line for line in completed.stderr.splitlines() if line.strip()]
-    assert len(warnings) == 1 and warnings[0].startswith("warning: model bundle "), warnings
-    assert "scikit-learn 1.0.0" in warnings[0]
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("warning: model bundle "), lines
+    assert "format version 2" in lines[0]

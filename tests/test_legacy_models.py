@@ -155,18 +155,19 @@ def test_a_fresh_process_loads_the_old_model_with_its_own_code(legacy, tmp_path)
     np.testing.assert_allclose(np.array(loaded["scores"]), old_scores, atol=1e-9)
 
 
-def test_this_code_loads_the_old_bundle_and_writes_the_same_format(legacy, trained):
-    """The move changed no byte of the bundle format (a new format version would change this)."""
-    from classify.model.bundle import load_bundle
+def test_this_code_loads_the_old_bundle_and_keeps_its_manifest_entries(legacy, trained):
+    """The old bundle (format 2) loads, with a warning, and scores as the old code did; the
+    format-3 manifest keeps every entry the old one had, in order, and adds the engine's."""
+    from classify.model.bundle import BundleFormatWarning, load_bundle
     from classify.predict.predictor import Predictor
 
     _, old, old_scores = legacy
-    np.testing.assert_allclose(
-        Predictor.load(old / "models" / "default").scores(TEXTS), old_scores, atol=1e-9
-    )
-    before = load_bundle(old / "models" / "default").manifest
+    with pytest.warns(BundleFormatWarning, match="format version 2"):
+        predictor = Predictor.load(old / "models" / "default")
+    np.testing.assert_allclose(predictor.scores(TEXTS), old_scores, atol=1e-9)
+    before = predictor.manifest
     after = load_bundle(trained[1]).manifest
-    assert list(after) == list(before)  # the same entries, in the same order
-    for entry in ("training_data", "versions", "files"):
+    assert [entry for entry in after if entry != "engine"] == list(before)
+    for entry in ("training_data", "versions"):
         assert set(after[entry]) == set(before[entry]), entry
-    assert after["format_version"] == before["format_version"]
+    assert (before["format_version"], after["format_version"]) == (2, 3)

@@ -15,15 +15,10 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from classify.data.inputs import InputParagraph
 from classify.data.segment import segment
 from classify.model.config import CharFeatures, ExperimentConfig, FeaturesConfig
-from classify.model.pipeline import (
-    LONG_TEXT_CHARS,
-    _chunks,
-    _features,
-    build_pipeline,
-    theme_scores,
-)
+from classify.model.pipeline import LONG_TEXT_CHARS, _features, build_pipeline, theme_scores
 from classify.predict.outputs import format_predictions, prediction_records
 from classify.predict.predictor import Prediction, Predictor
+from classify.text import chunks as _chunks
 from classify.text import normalise_text
 from tests.helpers import run_cli
 

@@ -3,7 +3,9 @@
 Each malicious file is first shown to be real (loading it the unsafe way writes the marker file),
 then loaded through classify, which must refuse it with a clear error before the marker appears.
 The bundles are resealed (every checksum recomputed) so that only the type check stands between
-the file and the user: checksums catch accidents, not attackers.
+the file and the user: checksums catch accidents, not attackers. Predicting never reads the
+scikit-learn pipeline file at all (the scoring engine's arrays are plain numbers); it is built,
+from trusted types only, when a user asks for ``predictor.pipeline``.
 """
 
 import hashlib
@@ -20,7 +22,7 @@ import pytest
 import skops.io
 
 from classify.errors import ClassifyError
-from classify.model.bundle import _CHECKSUM_KEY, _manifest_checksum
+from classify.model.bundle import _CHECKSUM_KEY, ENGINE_FILE, _manifest_checksum
 from classify.model.bundle_folders import MANIFEST, resolve_version
 from classify.model.config import (
     CharFeatures,
@@ -29,10 +31,9 @@ from classify.model.config import (
     ModelConfig,
     WordFeatures,
 )
-from classify.model.pipeline import build_pipeline, theme_scores
+from classify.model.pipeline import build_pipeline, theme_scores, vectorizers
 from classify.model.pipeline_file import (
     PIPELINE_FILE,
-    VOCABULARY_FILE,
     load_pipeline,
     save_pipeline,
     untrusted_types,
@@ -125,8 +126,10 @@ def test_a_skops_payload_runs_code_when_trusted_blindly_and_classify_refuses_it(
 
     marker = tmp_path / "marker"
     reseal(version, files={PIPELINE_FILE: with_payload(version / PIPELINE_FILE, marker)})
+    predictor = Predictor.load(bundle_copy)  # predicting never reads the pipeline file
+    assert predictor.predict(["Police rehearsed a hostage rescue."])
     with pytest.raises(ClassifyError, match=r"not trusted: .*builtins\.exec"):
-        Predictor.load(bundle_copy)
+        predictor.pipeline  # noqa: B018 (building it on request is what is refused)
     assert not marker.exists()
 
 
@@ -139,6 +142,26 @@ def test_a_pickle_in_place_of_the_pipeline_is_never_unpickled(bundle_copy, tmp_p
     version = resolve_version(bundle_copy)
     reseal(version, files={PIPELINE_FILE: pickle.dumps(WritesMarker(marker))})
     with pytest.raises(ClassifyError, match=r"pipeline\.skops is not a skops model file"):
+        Predictor.load(bundle_copy).pipeline  # noqa: B018
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("how", ["an object array", "a pickle file"])
+def test_pickled_data_in_place_of_the_engine_arrays_is_never_unpickled(bundle_copy, tmp_path, how):
+    marker = tmp_path / "marker"
+    payload = np.array([WritesMarker(marker)], dtype=object)
+    buffer = io.BytesIO()
+    if how == "an object array":
+        np.savez(buffer, coef=payload)  # numpy pickles object arrays into the .npz
+    else:
+        buffer.write(pickle.dumps(payload))
+    np.load(io.BytesIO(buffer.getvalue()), allow_pickle=True)  # the payload is real...
+    if how == "an object array":
+        np.load(io.BytesIO(buffer.getvalue()), allow_pickle=True)["coef"]
+    assert marker.read_text() == "code ran"
+    marker.unlink()
+    reseal(resolve_version(bundle_copy), files={ENGINE_FILE: buffer.getvalue()})
+    with pytest.raises(ClassifyError, match=r"engine\.npz is corrupt"):
         Predictor.load(bundle_copy)
     assert not marker.exists()
 
@@ -162,9 +185,8 @@ def test_a_harmless_type_outside_the_list_is_refused_too(tmp_path):
         [("classifier", RandomForestClassifier(n_estimators=2).fit([[0], [1]], [0, 1]))]
     )
     skops.io.dump(pipeline, tmp_path / PIPELINE_FILE)
-    (tmp_path / VOCABULARY_FILE).write_text("{}")
     with pytest.raises(ClassifyError, match=r"RandomForestClassifier"):
-        load_pipeline(tmp_path)
+        load_pipeline((tmp_path / PIPELINE_FILE).read_bytes(), {}, where=PIPELINE_FILE)
 
 
 def test_untrusted_node_kinds_are_refused_whatever_type_they_name():
@@ -172,14 +194,20 @@ def test_untrusted_node_kinds_are_refused_whatever_type_they_name():
     assert untrusted_types({"content": {"deep": [node]}}) == {"MethodNode node (builtins.str)"}
 
 
+def terms(pipeline) -> dict[str, list[str]]:
+    """Each TF-IDF step's vocabulary as terms in column order, by its path in the pipeline."""
+    return {path: sorted(v.vocabulary_, key=v.vocabulary_.get) for path, v in vectorizers(pipeline)}
+
+
 def test_mismatched_vocabularies_are_refused(trained, tmp_path):
-    save_pipeline(trained[0].pipeline, tmp_path)
-    vocabularies = json.loads((tmp_path / VOCABULARY_FILE).read_text())
+    data = (tmp_path / save_pipeline(trained[0].pipeline, tmp_path)).read_bytes()
+    vocabularies = terms(trained[0].pipeline)
     step = next(iter(vocabularies))
     vocabularies[step] = vocabularies[step][:-1]
-    (tmp_path / VOCABULARY_FILE).write_text(json.dumps(vocabularies))
     with pytest.raises(ClassifyError, match=rf"vocabulary of {step} does not fit"):
-        load_pipeline(tmp_path)
+        load_pipeline(data, vocabularies, where=PIPELINE_FILE)
+    with pytest.raises(ClassifyError, match=r"do not match the pipeline's TF-IDF steps"):
+        load_pipeline(data, {"features/other": []}, where=PIPELINE_FILE)
 
 
 MODEL_VARIANTS = [
@@ -214,6 +242,6 @@ def test_every_pipeline_the_factory_builds_round_trips_bit_identically(
     schema = json.loads(zipfile.ZipFile(tmp_path / PIPELINE_FILE).read("schema.json"))
     assert untrusted_types(schema) == set(), "TRUSTED_TYPES misses a type this factory builds"
     probe = [*TEXTS, "", "Совсем другой текст 123"]
-    assert np.array_equal(
-        theme_scores(load_pipeline(tmp_path), probe), theme_scores(pipeline, probe)
-    )
+    data = (tmp_path / PIPELINE_FILE).read_bytes()
+    loaded = load_pipeline(data, terms(pipeline), where=PIPELINE_FILE)
+    assert np.array_equal(theme_scores(loaded, probe), theme_scores(pipeline, probe))

@@ -10,29 +10,38 @@ with one complete version::
         CURRENT                      # "20261123T101500Z-3f9a1c"
         20261123T101500Z-3f9a1c/
             manifest.json            # format, label set, thresholds, config, data hash,
-                                     # CV metrics, library versions, sha256 of every file
-            pipeline.skops           # the fitted scikit-learn Pipeline (skops, no pickle)
-            vocabulary.json          # its TF-IDF vocabularies
+                                     # CV metrics, library versions, the scoring engine's
+                                     # settings, sha256 of every file
+            engine.npz               # the scoring engine's arrays: vocabularies, idf, weights
+            pipeline.skops           # the fitted scikit-learn Pipeline (skops, no pickle),
+                                     # without its vocabularies, loaded only on request
             seen.txt                 # fingerprints of the training paragraphs
 
-Loading checks the format version, the manifest's own checksum and every file's sha256 before
-anything is deserialised, and then builds the pipeline from trusted types only
-(:mod:`classify.model.pipeline_file`). The checksums catch truncated, edited and swapped files;
-they are not a signature (whoever can edit a bundle can recompute them), which is why the type
-check, not the checksum, is what keeps a shared model file from running code. How versions are
-written and switched atomically is :mod:`classify.model.bundle_folders`.
+Predicting needs the manifest and ``engine.npz`` only: plain numbers and code points, read with
+``allow_pickle=False`` (:mod:`classify.model.engine`), so loading imports neither scikit-learn
+nor skops. The scikit-learn pipeline is built from trusted types only, when it is asked for
+(:mod:`classify.model.pipeline_file`). Loading checks the format version, the manifest's own
+checksum and every file's sha256 before anything is read. The checksums catch truncated, edited
+and swapped files; they are not a signature (whoever can edit a bundle can recompute them),
+which is why nothing in a bundle can run code. Bundles of format 2 (the pipeline and
+``vocabulary.json``, no engine arrays) still load, through scikit-learn, with a warning. How
+versions are written and switched atomically is :mod:`classify.model.bundle_folders`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from classify.atomic import fsync_tree
 from classify.data.labels import LabelSet
@@ -46,10 +55,12 @@ from classify.model.bundle_folders import (
     resolve_version,
 )
 from classify.model.decision import review_bands
+from classify.model.engine import ScoringEngine, terms_of
 from classify.model.pipeline_file import (
     PIPELINE_FILE,
     VOCABULARY_FILE,
     load_pipeline,
+    read_vocabularies,
     save_pipeline,
 )
 from classify.text import fingerprint
@@ -61,10 +72,16 @@ if TYPE_CHECKING:
 
 FORMAT = "classify-bundle"
 # 1: pipeline.joblib (pickle). 2: pipeline.skops + vocabulary.json, manifest checksum.
-FORMAT_VERSION = 2
+# 3: engine.npz (the scoring engine's arrays) + pipeline.skops without vocabularies.
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (2, 3)
+ENGINE_FILE = "engine.npz"
 SEEN_FILE = "seen.txt"
 _CHECKSUM_KEY = "manifest_sha256"
-_REQUIRED_FILES = (PIPELINE_FILE, VOCABULARY_FILE, SEEN_FILE)
+_REQUIRED_FILES = {
+    2: (PIPELINE_FILE, VOCABULARY_FILE, SEEN_FILE),
+    3: (ENGINE_FILE, PIPELINE_FILE, SEEN_FILE),
+}
 _PIPELINE_LIBRARIES = ("scikit-learn", "skops")  # the ones that build and read the pipeline
 
 
@@ -72,17 +89,33 @@ class BundleVersionWarning(UserWarning):
     """A bundle written with other versions of the libraries its pipeline is made of."""
 
 
+class BundleFormatWarning(UserWarning):
+    """A bundle of an older format, which loads slowly."""
+
+
 @dataclass(frozen=True)
 class Bundle:
-    """A loaded model bundle."""
+    """A loaded model bundle: the scoring engine, and the scikit-learn pipeline on request."""
 
     path: Path  # the version folder the files were read from
-    pipeline: Pipeline
+    engine: ScoringEngine
     label_set: LabelSet
     thresholds: dict[str, float]
     manifest: dict[str, Any]
     review: dict[str, float] = field(default_factory=dict)  # theme -> review band below cut-off
     seen: frozenset[str] = frozenset()  # fingerprints of the training paragraphs
+    pipeline_file: bytes = field(default=b"", repr=False)  # read with the rest: checksummed
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        """The fitted scikit-learn pipeline (imports scikit-learn and skops: seconds).
+
+        Example:
+            >>> type(load_bundle(bundle_dir).pipeline).__name__
+            'Pipeline'
+        """
+        vocabularies = terms_of(self.engine.spec, self.engine.arrays)
+        return _load_pipeline(self.path, self.manifest, self.pipeline_file, vocabularies)
 
 
 def save_bundle(
@@ -121,12 +154,16 @@ def save_bundle(
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ClassifyError(f"cannot create {directory}: {exc.strerror}") from None
+    from classify.model.engine_export import export_pipeline  # imports scikit-learn
+
+    engine, arrays = export_pipeline(pipeline)
     version = new_version_name()
     with partial_folder(directory, version) as partial:
-        written = save_pipeline(pipeline, partial)
+        np.savez(partial / ENGINE_FILE, **arrays)  # plain numbers: loaded with allow_pickle=False
+        written = (ENGINE_FILE, save_pipeline(pipeline, partial), SEEN_FILE)
         seen = sorted({fingerprint(text) for text in training_texts})
         (partial / SEEN_FILE).write_text("\n".join(seen) + "\n", encoding="utf-8")
-        files = {name: _sha256(partial / name) for name in (*written, SEEN_FILE)}
+        files = {name: _sha256((partial / name).read_bytes()) for name in written}
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -141,6 +178,7 @@ def save_bundle(
             "versions": library_versions(),
             "git_commit": git_commit(config.base_dir),
             "run_id": run_id,
+            "engine": engine,
             "files": files,
         }
         manifest[_CHECKSUM_KEY] = _manifest_checksum(manifest)
@@ -181,12 +219,13 @@ def read_manifest(version_dir: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ClassifyError(f"{version_dir} is not a classify model bundle", hint=TRAIN_HINT)
     written = manifest.get("format_version")
-    if written != FORMAT_VERSION:
+    if written not in READABLE_VERSIONS:
         newer = isinstance(written, int) and written > FORMAT_VERSION
         pickled = " (a pickle, which can run code when loaded, so it is not read)"
+        readable = " and ".join(map(str, READABLE_VERSIONS))
         raise ClassifyError(
             f"model bundle {version_dir} has format version {written}"
-            f"{pickled if written == 1 else ''}; this classify reads version {FORMAT_VERSION}",
+            f"{pickled if written == 1 else ''}; this classify reads versions {readable}",
             hint="upgrade classify" if newer else "retrain the model with this classify",
         )
     if manifest.get(_CHECKSUM_KEY) != _manifest_checksum(manifest):
@@ -199,22 +238,26 @@ def read_manifest(version_dir: Path) -> dict[str, Any]:
 
 def _load_version(version_dir: Path) -> Bundle:
     manifest = read_manifest(version_dir)
+    format_version = manifest["format_version"]
     files = manifest.get("files")
-    missing = [n for n in _REQUIRED_FILES if not isinstance(files, dict) or n not in files]
+    required = _REQUIRED_FILES[format_version]
+    missing = [n for n in required if not isinstance(files, dict) or n not in files]
     if missing:
         raise ClassifyError(
             f"model bundle {version_dir}: {MANIFEST} has no checksum for {', '.join(missing)}"
         )
+    # read now, with the checksummed files: a later training may remove this version folder
+    contents = {}
     for name, expected in files.items():
         if not _is_plain_name(name):
             raise ClassifyError(f"model bundle {version_dir}: {MANIFEST} names a bad file {name!r}")
-        if _sha256(version_dir / name) != expected:
+        contents[name] = (version_dir / name).read_bytes()
+        if _sha256(contents[name]) != expected:
             raise ClassifyError(
                 f"model bundle {version_dir}: {name} does not match its checksum "
                 "(truncated, edited or swapped)",
                 hint="re-copy or retrain the model",
             )
-    pipeline = _load_pipeline_checking_versions(version_dir, manifest)
     try:
         label_set = LabelSet.from_dict(manifest["label_set"], where=str(version_dir / MANIFEST))
         thresholds = {t: float(manifest["thresholds"][t]) for t in label_set.names}
@@ -224,13 +267,66 @@ def _load_version(version_dir: Path) -> Bundle:
         raise ClassifyError(
             f"model bundle {version_dir} is corrupt: {exc}", hint=TRAIN_HINT
         ) from None
-    # read now, with the checksummed files: a later training may remove this version folder
-    seen = frozenset((version_dir / SEEN_FILE).read_text(encoding="utf-8").split())
-    return Bundle(version_dir, pipeline, label_set, thresholds, manifest, review, seen)
+    seen = frozenset(contents[SEEN_FILE].decode("utf-8").split())
+    pipeline_file = contents[PIPELINE_FILE]
+    if format_version == 2:
+        engine, pipeline = _engine_of_format_2(version_dir, manifest, contents)
+    else:
+        engine, pipeline = _engine(version_dir, manifest, contents[ENGINE_FILE]), None
+    if engine.n_themes != len(label_set.names):
+        raise ClassifyError(
+            f"model bundle {version_dir} is corrupt: its model scores {engine.n_themes} themes, "
+            f"its label set has {len(label_set.names)}",
+            hint=TRAIN_HINT,
+        )
+    bundle = Bundle(
+        version_dir, engine, label_set, thresholds, manifest, review, seen, pipeline_file
+    )
+    if pipeline is not None:
+        bundle.__dict__["pipeline"] = pipeline  # already built: cached_property's own slot
+    return bundle
 
 
-def _load_pipeline_checking_versions(version_dir: Path, manifest: dict[str, Any]) -> Pipeline:
-    """Load the pipeline; if it was written with other library versions, say so once, clearly.
+def _engine(version_dir: Path, manifest: dict[str, Any], data: bytes) -> ScoringEngine:
+    """The scoring engine from the manifest's settings and ``engine.npz``."""
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+        return ScoringEngine(manifest["engine"], arrays)
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise ClassifyError(
+            f"model bundle {version_dir}: {ENGINE_FILE} is corrupt ({exc})", hint=TRAIN_HINT
+        ) from None
+
+
+def _engine_of_format_2(
+    version_dir: Path, manifest: dict[str, Any], contents: dict[str, bytes]
+) -> tuple[ScoringEngine, Pipeline]:
+    """A format-2 bundle has no engine arrays: build the pipeline, then export it (slow)."""
+    from classify.model.engine_export import export_pipeline
+
+    vocabularies = read_vocabularies(version_dir / VOCABULARY_FILE, contents[VOCABULARY_FILE])
+    pipeline = _load_pipeline(version_dir, manifest, contents[PIPELINE_FILE], vocabularies)
+    try:
+        engine = ScoringEngine(*export_pipeline(pipeline))
+    except ValueError as exc:
+        raise ClassifyError(f"model bundle {version_dir}: {exc}", hint=TRAIN_HINT) from None
+    warnings.warn(
+        f"model bundle {version_dir} has format version 2, which loads through scikit-learn "
+        "(seconds, not milliseconds): retrain it with this classify to load it fast",
+        BundleFormatWarning,
+        stacklevel=5,
+    )
+    return engine, pipeline
+
+
+def _load_pipeline(
+    version_dir: Path,
+    manifest: dict[str, Any],
+    data: bytes,
+    vocabularies: Mapping[str, list[str]],
+) -> Pipeline:
+    """Build the pipeline; if it was written with other library versions, say so once, clearly.
 
     scikit-learn only promises that a model behaves the same in the version that fitted it. It
     warns once per estimator on a mismatch; one warning that names the versions replaces them.
@@ -249,7 +345,7 @@ def _load_pipeline_checking_versions(version_dir: Path, manifest: dict[str, Any]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", InconsistentVersionWarning)
-            pipeline = load_pipeline(version_dir)
+            pipeline = load_pipeline(data, vocabularies, where=str(version_dir / PIPELINE_FILE))
     except ClassifyError as exc:
         if not differ:
             raise
@@ -289,9 +385,5 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -7,8 +7,7 @@ them into one score in [0, 1] per theme, so thresholds and reports work the same
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,7 +20,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from classify.model.config import CharFeatures, ExperimentConfig, ModelConfig, WordFeatures
-from classify.text import normalise_text
+from classify.text import chunks, normalise_text
 
 # Paragraphs longer than this are vectorised in chunks of about this size (see _long_text_row).
 # scikit-learn's analyzers build a Python list of every n-gram of a document: for the default word
@@ -31,8 +30,6 @@ from classify.text import normalise_text
 # batched transform.
 LONG_TEXT_CHARS = 100_000
 _ANALYZERS = ("word", "char", "char_wb")  # the analyzers _long_text_row can count in chunks
-# Everything up to the last whitespace character of a window (greedy: backtracks from its end).
-_UP_TO_LAST_SPACE = re.compile(r".*\s", re.DOTALL)
 
 
 def build_pipeline(config: ExperimentConfig) -> Pipeline:
@@ -77,6 +74,26 @@ def theme_scores(pipeline: Pipeline, texts: Sequence[str]) -> np.ndarray:
         else:
             columns.append(expit(estimator.decision_function(x)))
     return np.column_stack(columns).astype(np.float64, copy=False)
+
+
+def vectorizers(pipeline: Pipeline) -> list[tuple[str, TfidfVectorizer]]:
+    """The TF-IDF steps of a pipeline :func:`build_pipeline` built, in column order, with their
+    paths in it (``features``, or ``features/word`` in a union). Other shapes: ``ValueError``.
+
+    Example:
+        >>> from classify.model.config import CharFeatures, FeaturesConfig, WordFeatures
+        >>> both = FeaturesConfig(word=WordFeatures(), char=CharFeatures())
+        >>> [path for path, _ in vectorizers(build_pipeline(ExperimentConfig(features=both)))]
+        ['features/word', 'features/char']
+    """
+    features = pipeline[0]
+    if type(features) is TfidfVectorizer:
+        return [("features", features)]
+    if type(features) is FeatureUnion and not features.transformer_weights:
+        parts = [(f"features/{name}", t) for name, t in features.transformer_list if t != "drop"]
+        if parts and all(type(t) is TfidfVectorizer for _, t in parts):
+            return parts
+    raise ValueError(f"unexpected features step {type(features).__name__}")
 
 
 def _features(pipeline: Pipeline, texts: list[str]) -> sp.csr_matrix:
@@ -139,7 +156,7 @@ def _long_text_row(vectorizer: TfidfVectorizer, text: str) -> sp.csr_matrix:
     span the boundary's whitespace. The summed counts are then weighted as ``transform`` does.
     """
     totals = np.zeros(len(vectorizer.vocabulary_))
-    for chunk in _chunks(text, LONG_TEXT_CHARS):
+    for chunk in chunks(text, LONG_TEXT_CHARS):
         counts = CountVectorizer.transform(vectorizer, [chunk])  # the counting step only
         totals[counts.indices] += counts.data
     if vectorizer.binary:
@@ -156,25 +173,6 @@ def _long_text_row(vectorizer: TfidfVectorizer, text: str) -> sp.csr_matrix:
     if vectorizer.use_idf:
         weighting.idf_ = vectorizer.idf_
     return weighting.transform(counts)
-
-
-def _chunks(text: str, size: int) -> Iterator[str]:
-    """Consecutive pieces of ``text`` of at most ``size`` characters, each ending just after a
-    whitespace character where the window has one.
-
-    Example:
-        >>> list(_chunks("one two three", 9))
-        ['one two ', 'three']
-    """
-    start = 0
-    while start < len(text):
-        end = min(start + size, len(text))
-        if end < len(text):
-            match = _UP_TO_LAST_SPACE.match(text, start, end)
-            # a window without whitespace is no prose (a data blob): cut it where it ends
-            end = match.end() if match else end
-        yield text[start:end]
-        start = end
 
 
 def _tfidf(analyzer: str, features: WordFeatures | CharFeatures) -> TfidfVectorizer:

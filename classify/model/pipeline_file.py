@@ -7,16 +7,19 @@ every type the tree names is checked against :data:`TRUSTED_TYPES`, a list that 
 the code, not in the file: exactly the classes :func:`classify.model.pipeline.build_pipeline` can
 produce. A file naming any other type, or using any other kind of skops node, is refused.
 
-The TF-IDF vocabularies (term -> column) are kept out of the skops file, in ``vocabulary.json``
-as plain lists of terms in column order: skops stores a dict as one JSON node per entry, which
-made loading a 17,000-term model 15 times slower than the rest of the pipeline together.
+The TF-IDF vocabularies (term -> column) are kept out of the skops file: skops stores a dict as
+one JSON node per entry, which made loading a 17,000-term model 15 times slower than the rest of
+the pipeline together. The bundle keeps them as the scoring engine's arrays (format 3) or as
+plain JSON lists of terms in column order (``vocabulary.json``, format 2), and hands them to
+:func:`load_pipeline`.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,11 +27,10 @@ from typing import TYPE_CHECKING, Any
 from classify.errors import ClassifyError
 
 if TYPE_CHECKING:
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import Pipeline
 
 PIPELINE_FILE = "pipeline.skops"
-VOCABULARY_FILE = "vocabulary.json"
+VOCABULARY_FILE = "vocabulary.json"  # the vocabularies of a format-2 bundle
 
 # Every type a pipeline built by classify.model.pipeline.build_pipeline contains, for every model
 # type, calibration and feature family (tests/test_pipeline_file.py fits each one and checks the
@@ -79,57 +81,65 @@ _TRUSTED_NODES = frozenset(
 )
 
 
-def save_pipeline(pipeline: Pipeline, folder: Path) -> tuple[str, ...]:
-    """Write ``pipeline`` into ``folder``; returns the names of the files written.
+def save_pipeline(pipeline: Pipeline, folder: Path) -> str:
+    """Write ``pipeline`` without its vocabularies into ``folder``; returns the file's name.
 
     Example:
         >>> save_pipeline(result.pipeline, tmp)
-        ('pipeline.skops', 'vocabulary.json')
+        'pipeline.skops'
     """
     import skops.io
 
-    vectorizers = dict(_vectorizers(pipeline))
-    vocabularies = {
-        path: sorted(v.vocabulary_, key=v.vocabulary_.__getitem__)
-        for path, v in vectorizers.items()
-    }
-    with _vocabularies_detached(vectorizers.values()):
+    from classify.model.pipeline import vectorizers
+
+    with _vocabularies_detached([v for _, v in vectorizers(pipeline)]):
         skops.io.dump(pipeline, folder / PIPELINE_FILE, compression=zipfile.ZIP_DEFLATED)
-    text = json.dumps(vocabularies, ensure_ascii=False, separators=(",", ":"))
-    (folder / VOCABULARY_FILE).write_text(text + "\n", encoding="utf-8")
-    return PIPELINE_FILE, VOCABULARY_FILE
+    return PIPELINE_FILE
 
 
-def load_pipeline(folder: Path) -> Pipeline:
-    """Load the pipeline saved in ``folder``, refusing any type not in :data:`TRUSTED_TYPES`.
+def load_pipeline(
+    data: bytes, vocabularies: Mapping[str, Sequence[str]], *, where: str
+) -> Pipeline:
+    """The pipeline in the skops file ``data`` (read from ``where``) with its vocabularies
+    (path of the TF-IDF step -> terms in column order), refusing any type not in
+    :data:`TRUSTED_TYPES`.
 
-    Raises :class:`ClassifyError` for an untrusted type, a file that is not a skops file, or
+    Raises :class:`ClassifyError` for an untrusted type, data that is not a skops file, or
     vocabularies that do not fit the pipeline.
 
     Example:
-        >>> save_pipeline(result.pipeline, tmp)
-        ('pipeline.skops', 'vocabulary.json')
-        >>> type(load_pipeline(tmp)).__name__
+        >>> from classify.model.pipeline import vectorizers
+        >>> terms = {p: sorted(v.vocabulary_, key=v.vocabulary_.get)
+        ...          for p, v in vectorizers(result.pipeline)}
+        >>> data = (tmp / save_pipeline(result.pipeline, tmp)).read_bytes()
+        >>> type(load_pipeline(data, terms, where="pipeline.skops")).__name__
         'Pipeline'
     """
     import skops.io
 
-    path = folder / PIPELINE_FILE
-    schema = _read_schema(path)
-    untrusted = sorted(untrusted_types(schema))
+    untrusted = sorted(untrusted_types(_read_schema(data, where)))
     if untrusted:
         raise ClassifyError(
-            f"{path} contains types that are not trusted: {', '.join(untrusted)}",
+            f"{where} contains types that are not trusted: {', '.join(untrusted)}",
             hint="only models trained by classify can be loaded; do not use this file",
         )
     try:
-        pipeline = skops.io.load(path, trusted=sorted(TRUSTED_TYPES))
-    except FileNotFoundError:
-        raise  # removed while we read it: load_bundle looks again
+        pipeline = skops.io.loads(data, trusted=sorted(TRUSTED_TYPES))
     except Exception as exc:  # skops reports malformed files with many exception types
-        raise ClassifyError(f"cannot load {path}: {_first_line(exc)}") from None
-    _attach_vocabularies(pipeline, folder / VOCABULARY_FILE)
+        raise ClassifyError(f"cannot load {where}: {_first_line(exc)}") from None
+    _attach_vocabularies(pipeline, vocabularies, where)
     return pipeline
+
+
+def read_vocabularies(path: Path, data: bytes) -> dict[str, list[str]]:
+    """The vocabularies of a format-2 bundle: ``data``, read from ``vocabulary.json``."""
+    try:
+        vocabularies = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise ClassifyError(f"{path} is corrupt") from None
+    if not isinstance(vocabularies, dict):
+        raise ClassifyError(f"{path} does not match the pipeline's TF-IDF steps")
+    return vocabularies
 
 
 def untrusted_types(schema: Any) -> set[str]:
@@ -163,29 +173,12 @@ def untrusted_types(schema: Any) -> set[str]:
     return found
 
 
-def _read_schema(path: Path) -> Any:
+def _read_schema(data: bytes, where: str) -> Any:
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return json.loads(archive.read("schema.json"))
-    except FileNotFoundError:
-        raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-        raise ClassifyError(f"{path} is not a skops model file") from None
-
-
-def _vectorizers(pipeline: Any, prefix: str = "") -> Iterator[tuple[str, TfidfVectorizer]]:
-    """``(path, vectorizer)`` for every fitted TF-IDF step, e.g. ``("features/word", ...)``."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import FeatureUnion, Pipeline
-
-    if isinstance(pipeline, TfidfVectorizer):
-        yield prefix.rstrip("/"), pipeline
-    elif isinstance(pipeline, Pipeline):
-        for name, step in pipeline.steps:
-            yield from _vectorizers(step, f"{prefix}{name}/")
-    elif isinstance(pipeline, FeatureUnion):
-        for name, step in pipeline.transformer_list:
-            yield from _vectorizers(step, f"{prefix}{name}/")
+        raise ClassifyError(f"{where} is not a skops model file") from None
 
 
 @contextmanager
@@ -201,16 +194,19 @@ def _vocabularies_detached(vectorizers: Any) -> Iterator[None]:
             vectorizer.vocabulary_ = vocabulary
 
 
-def _attach_vocabularies(pipeline: Pipeline, path: Path) -> None:
+def _attach_vocabularies(
+    pipeline: Pipeline, vocabularies: Mapping[str, Sequence[str]], where: str
+) -> None:
+    from classify.model.pipeline import vectorizers
+
     try:
-        vocabularies = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError):
-        raise ClassifyError(f"{path} is corrupt") from None
-    vectorizers = dict(_vectorizers(pipeline))
-    if not isinstance(vocabularies, dict) or set(vocabularies) != set(vectorizers):
-        raise ClassifyError(f"{path} does not match the pipeline's TF-IDF steps")
+        steps = dict(vectorizers(pipeline))
+    except ValueError:
+        raise ClassifyError(f"{where} is not a pipeline classify builds") from None
+    if set(vocabularies) != set(steps):
+        raise ClassifyError(f"{where}: the vocabularies do not match the pipeline's TF-IDF steps")
     for step, terms in vocabularies.items():
-        vectorizer = vectorizers[step]
+        vectorizer = steps[step]
         columns = len(vectorizer.idf_)
         if (
             not isinstance(terms, list)
@@ -218,7 +214,7 @@ def _attach_vocabularies(pipeline: Pipeline, path: Path) -> None:
             or not all(isinstance(t, str) for t in terms)
             or len(set(terms)) != columns
         ):
-            raise ClassifyError(f"{path}: the vocabulary of {step} does not fit its columns")
+            raise ClassifyError(f"{where}: the vocabulary of {step} does not fit its columns")
         vectorizer.vocabulary_ = {term: column for column, term in enumerate(terms)}
 
 

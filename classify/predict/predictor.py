@@ -21,9 +21,9 @@ import numpy as np
 from classify.data.labels import LabelSet
 from classify.data.segment import Paragraph, segment
 from classify.errors import ClassifyError
-from classify.model.bundle import load_bundle
+from classify.model.bundle import Bundle, load_bundle
 from classify.model.decision import apply_thresholds, resolve_thresholds, review_matrix
-from classify.model.pipeline import theme_scores
+from classify.model.engine import ScoringEngine
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -51,7 +51,7 @@ class DocumentSummary:
 
 
 class Predictor:
-    """A fitted pipeline with its label set and per-theme thresholds.
+    """A model's scoring engine with its label set and per-theme thresholds.
 
     Example:
         >>> predictor = Predictor.load("models/default")  # doctest: +SKIP
@@ -62,7 +62,7 @@ class Predictor:
 
     def __init__(
         self,
-        pipeline: Pipeline,
+        model: ScoringEngine | Pipeline,
         label_set: LabelSet,
         thresholds: Mapping[str, float],
         *,
@@ -70,11 +70,24 @@ class Predictor:
         path: Path | None = None,
         review: Mapping[str, float] | None = None,
         seen: frozenset[str] = frozenset(),
+        bundle: Bundle | None = None,
     ) -> None:
         missing = [t for t in label_set.names if t not in thresholds]
         if missing:
             raise ClassifyError(f"no threshold for theme(s) {', '.join(missing)}")
-        self.pipeline = pipeline
+        if isinstance(model, ScoringEngine):
+            self.engine = model
+            self._pipeline = None
+        else:  # a fitted scikit-learn pipeline: exported to the engine's arrays once
+            from classify.model.engine_export import export_pipeline
+
+            self.engine = ScoringEngine(*export_pipeline(model))
+            self._pipeline = model
+        if self.engine.n_themes != len(label_set.names):
+            raise ClassifyError(
+                f"the model scores {self.engine.n_themes} themes, the label set has "
+                f"{len(label_set.names)}"
+            )
         self.label_set = label_set
         self.thresholds = {t: float(thresholds[t]) for t in label_set.names}
         self.manifest = dict(manifest or {})
@@ -82,20 +95,36 @@ class Predictor:
         self.seen = seen  # fingerprints of the training paragraphs (empty if not known)
         # the review band below each theme's cut-off (0: none); it moves with a threshold override
         self.review = {t: float((review or {}).get(t, 0.0)) for t in label_set.names}
+        self._bundle = bundle
 
     @classmethod
     def load(cls, path: str | Path) -> Predictor:
-        """Load a model bundle folder written by ``classify train``."""
+        """Load a model bundle folder written by ``classify train`` (imports no scikit-learn)."""
         bundle = load_bundle(path)
         return cls(
-            bundle.pipeline,
+            bundle.engine,
             bundle.label_set,
             bundle.thresholds,
             manifest=bundle.manifest,
             path=bundle.path,
             review=bundle.review,
             seen=bundle.seen,
+            bundle=bundle,
         )
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The fitted scikit-learn pipeline, loaded on first use (imports scikit-learn).
+
+        Example:
+            >>> type(predictor.pipeline).__name__
+            'Pipeline'
+        """
+        if self._pipeline is None:
+            if self._bundle is None:
+                raise ClassifyError("this predictor has no scikit-learn pipeline")
+            self._pipeline = self._bundle.pipeline
+        return self._pipeline
 
     @property
     def themes(self) -> tuple[str, ...]:
@@ -110,7 +139,7 @@ class Predictor:
         texts = _check_texts(texts)
         if not texts:
             return np.zeros((0, len(self.themes)))
-        return theme_scores(self.pipeline, texts)
+        return self.engine.scores(texts)
 
     def tag(
         self, scores: np.ndarray, *, threshold: Threshold = None, top_k: int | None = None
