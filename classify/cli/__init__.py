@@ -1,29 +1,45 @@
-"""The ``classify`` command line: thin Typer commands over the library, one module per command."""
+"""The ``classify`` command line: thin Typer commands over the library, one module per command.
+
+``classify predict ...`` imports only ``cli/predict.py``, not what training or MLflow commands
+need, so a prediction starts quickly; ``app`` (``classify --help``, tests) has every command.
+"""
 
 from __future__ import annotations
 
-from classify.cli import (  # noqa: F401  (they register commands)
-    compare,
-    evaluate,
-    predict,
-    promote,
-    runs,
-    segment,
-    train,
-    tune,
-)
-from classify.cli._app import app
+import sys
+from importlib import import_module
+from typing import Any
+
+# in the order `classify --help` lists them
+COMMANDS = ("runs", "compare", "evaluate", "predict", "promote", "segment", "train", "tune")
 
 
 def main() -> None:
     """Console-script entry point."""
+    from classify.cli._app import app
+
     _warnings_as_one_line()
+    register(sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] in COMMANDS else None)
     app()
+
+
+def register(command: str | None = None) -> None:
+    """Import the module of ``command`` (every command's if ``None``), which adds it to ``app``."""
+    for name in [command] if command else COMMANDS:
+        import_module(f"classify.cli.{name}")
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        from classify.cli._app import app
+
+        register()
+        return app
+    raise AttributeError(f"module 'classify.cli' has no attribute {name!r}")
 
 
 def _warnings_as_one_line() -> None:
     """Show Python warnings as ``warning: message`` on stderr, not with a file and line."""
-    import sys
     import warnings
 
     from classify.text import printable
@@ -34,4 +50,4 @@ def _warnings_as_one_line() -> None:
     warnings.showwarning = show
 
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "main", "register"]

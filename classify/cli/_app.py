@@ -21,6 +21,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+@app.callback()
+def root() -> None:
+    """Tag paragraphs of news and analysis with themes: segment, train, evaluate, predict."""
+    # A callback keeps `classify COMMAND` a group even when only the command being run is
+    # registered (see classify/cli/__init__.py); Typer would otherwise run a lone command bare.
+
+
 # markup=False: file names, ids and paragraph text are printed as they are; a "[/b]" in a scraped
 # paragraph must not be read as a style tag (it would raise).
 stdout = Console(highlight=False, soft_wrap=False, markup=False)
