@@ -2,4 +2,5 @@
 
 from classify.cli import main
 
-main()
+if __name__ == "__main__":  # not in the worker processes of `predict --jobs`, which import it
+    main()

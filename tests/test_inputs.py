@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from helpers import run_cli
 
-from classify.data.inputs import ReadOptions, Skipped, describe_skipped, read_inputs
-from classify.data.segment import decode_text
+from classify.data.decoding import decode_text
+from classify.data.inputs import ReadOptions, read_inputs
+from classify.data.skipped import Skipped, describe_skipped
 from classify.errors import ClassifyError
 
 SKIP = ReadOptions(on_error="skip")

@@ -7,7 +7,8 @@ import pytest
 
 from classify.data.segment import Paragraph
 from classify.errors import ClassifyError
-from classify.predict.predictor import Predictor, summarise_documents
+from classify.predict.documents import summarise_documents
+from classify.predict.predictor import Predictor
 
 
 def test_predict_returns_themes_and_every_score_in_order(trained):

@@ -19,9 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from classify.data.decoding import decode_text, read_document
 from classify.data.inputs import InputParagraph, ReadOptions, read_inputs
 from classify.data.rows import is_blank
-from classify.data.segment import KINDS, decode_text, read_document, segment
+from classify.data.segment import KINDS, segment
 from classify.errors import ClassifyError
 from classify.predict.predictor import Predictor
 
@@ -277,13 +278,13 @@ def test_every_output_format_renders_any_text_id_and_source(trained):
     """Scraped text may look like rich markup ("[/b]") or carry terminal escapes: the table
     shows it literally with control characters escaped, and the machine formats keep it as it
     is, one record per paragraph, in order."""
+    from classify.predict.documents import summarise_documents
     from classify.predict.outputs import (
         format_predictions,
         prediction_records,
         predictions_table,
         render_text,
     )
-    from classify.predict.predictor import summarise_documents
 
     predictor = Predictor.load(trained[1])
     markup = st.sampled_from(["[/b]", "[bold]", "[/]", "[link=x]", "[red]", "]", "[", "\\["])

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from classify.data.segment import classify_kind, decode_text, read_document, segment, segment_file
+from classify.data.decoding import decode_text, read_document
+from classify.data.segment import classify_kind, segment, segment_file
 from classify.errors import ClassifyError
 
 SEEDS = sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))

@@ -1,9 +1,17 @@
-"""`classify predict`: tag texts, documents, folders, stdin or CSV/JSONL rows with a model."""
+"""`classify predict`: tag texts, documents, folders, stdin or CSV/JSONL/Parquet rows with a model.
+
+Inputs stream through in batches: rows are read, scored (``--jobs`` processes) and written as
+they come, so an archive of millions of paragraphs runs in flat memory, with a progress bar on
+a terminal.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -12,7 +20,10 @@ from classify.data.inputs import OnError  # light: no scikit-learn, no MLflow
 from classify.errors import ClassifyError
 from classify.text import printable
 
-OutputFormat = Literal["table", "json", "jsonl", "csv"]
+if TYPE_CHECKING:
+    from classify.data.inputs import InputStream
+
+OutputFormat = Literal["table", "json", "jsonl", "csv", "parquet"]
 
 
 @app.command("predict")
@@ -21,7 +32,7 @@ def predict_command(
     inputs: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Texts, document files, folders, .csv/.jsonl tables, or - for stdin.",
+            help="Texts, document files, folders, .csv/.jsonl/.parquet tables, or - for stdin.",
             show_default=False,
         ),
     ] = None,
@@ -53,10 +64,8 @@ def predict_command(
         typer.Option(help="Override thresholds: 0.4 for every theme, or theme=0.4 (repeatable)."),
     ] = None,
     top_k: Annotated[int | None, typer.Option(help="Keep at most K themes per paragraph.")] = None,
-    text_column: Annotated[str, typer.Option(help="Text column of CSV/JSONL inputs.")] = "text",
-    id_column: Annotated[
-        str, typer.Option(help="Id column of CSV/JSONL inputs (optional).")
-    ] = "id",
+    text_column: Annotated[str, typer.Option(help="Text column of table inputs.")] = "text",
+    id_column: Annotated[str, typer.Option(help="Id column of table inputs (optional).")] = "id",
     encoding: Annotated[str, typer.Option(help="Encoding of input files.")] = "utf-8",
     errors: Annotated[
         str, typer.Option(help="Undecodable bytes: strict, replace or ignore.")
@@ -68,21 +77,26 @@ def predict_command(
             "fail at the first, or skip them all and list them on stderr."
         ),
     ] = "fail",
+    jobs: Annotated[
+        int,
+        typer.Option("--jobs", "-j", help="Processes that score batches (-1: one per core)."),
+    ] = 1,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bar on the terminal.")
+    ] = False,
 ) -> None:
     """Tag paragraphs with themes; whole documents are segmented and summarised."""
-    from classify.data.inputs import ReadOptions, describe_skipped, read_inputs
+    from classify.data.inputs import InputStream, ReadOptions
+    from classify.data.skipped import describe_skipped
 
     options = ReadOptions(text_column, id_column, encoding, errors, on_error)
-    paragraphs = read_inputs(inputs or [], texts=text or [], options=options)
+    paragraphs = InputStream(inputs or [], texts=text or [], options=options)  # checks arguments
     cutoffs = parse_thresholds(threshold or [])
-    # scikit-learn loads with the model: only now, so input errors are reported instantly
-    from classify.predict.outputs import (
-        format_predictions,
-        prediction_records,
-        predictions_table,
-        write_output,
-    )
-    from classify.predict.predictor import Predictor, summarise_documents
+    if fmt == "parquet" and output is None:
+        raise ClassifyError("--format parquet writes a file", hint="add -o FILE.parquet")
+    from classify.predict.predictor import Predictor
+    from classify.predict.stream import tag_stream
+    from classify.predict.writers import open_writer
     from classify.track.registry import (  # imports MLflow only for a URI
         is_model_uri,
         load_predictor,
@@ -92,19 +106,55 @@ def predict_command(
         predictor = load_predictor(model, tracking_uri)
     else:
         predictor = Predictor.load(Path(model))
-    predictions = predictor.predict_paragraphs(paragraphs, threshold=cutoffs, top_k=top_k)
-    records = prediction_records(paragraphs, predictions)
-    summaries = summarise_documents(
-        (p.document, p.id, pred)
-        for p, pred in zip(paragraphs, predictions, strict=True)
-        if p.document
+    batches = tag_stream(predictor, paragraphs, fmt=fmt, threshold=cutoffs, top_k=top_k, jobs=jobs)
+    shown = (
+        not quiet
+        and stderr.is_terminal
+        and not (
+            output is None and fmt != "table" and stdout.is_terminal  # the rows scroll past anyway
+        )
     )
-    if fmt == "table" and output is None:
-        stdout.print(predictions_table(records, summaries, predictor.themes))
-    else:
-        write_output(format_predictions(records, summaries, predictor.themes, fmt), output, stdout)
-    for line in describe_skipped(paragraphs.skipped):  # after the output, so it is seen last
+    with (
+        open_writer(fmt, output, stdout, predictor.themes) as writer,
+        progress(paragraphs, shown) as update,
+    ):
+        for batch in batches:
+            writer.add(batch)
+            update()
+    counts = (paragraphs.skipped_rows, paragraphs.skipped_files)
+    for line in describe_skipped(paragraphs.skipped, counts=counts):  # after the output, seen last
         stderr.print(printable(line), soft_wrap=True)
+
+
+@contextlib.contextmanager
+def progress(paragraphs: InputStream, shown: bool) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr (paragraphs, rate, and the share of the input files read, with
+    the time left), updated by calling what it yields; nothing when ``shown`` is false."""
+    if not shown:
+        yield lambda: None
+        return
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    total = paragraphs.bytes_total or None
+    columns = [TextColumn("tagging"), BarColumn(), TaskProgressColumn(), TimeRemainingColumn()]
+    columns.append(TextColumn("{task.fields[rows]}"))
+    started = time.monotonic()
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        task = bar.add_task("tagging", total=total, rows="")
+
+        def update() -> None:
+            count = paragraphs.paragraphs
+            rate = count / max(time.monotonic() - started, 1e-9)
+            done = paragraphs.bytes_read if total else None
+            bar.update(task, completed=done, rows=f"{count:,} paragraphs, {rate:,.0f}/s")
+
+        yield update
 
 
 def parse_thresholds(values: list[str]) -> float | dict[str, float] | None:

@@ -12,8 +12,9 @@ import typer
 from rich.table import Table
 
 from classify.cli._app import app, reports_errors, stdout
+from classify.data.decoding import read_document
 from classify.data.rows import CSV_LINE_END
-from classify.data.segment import read_document, segment
+from classify.data.segment import segment
 from classify.text import printable
 
 COLUMNS = ("id", "document", "start", "end", "kind", "themes", "text")

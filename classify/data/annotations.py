@@ -30,9 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from classify.data.decoding import read_document
 from classify.data.labels import LabelSet
 from classify.data.rows import read_rows
-from classify.data.segment import KINDS, read_document
+from classify.data.segment import KINDS
 from classify.errors import ClassifyError
 from classify.text import detect_language
 

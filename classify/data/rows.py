@@ -7,10 +7,14 @@ nothing to tag or check, so reporting them would only bury the real problems.
 
 A *bad* record (not JSON, not an object, malformed CSV quoting, more fields than the header) raises
 a :class:`ClassifyError` naming the line, or, with ``on_bad_row``, is handed to it and left out.
+
+Rows are read as they are asked for (:func:`stream_rows` over an open file), so a table of any
+size is read in bounded memory; :func:`read_rows` does the same over a string.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -18,9 +22,9 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from classify.data.segment import INVISIBLE, LINE_BREAK
+from classify.data.segment import INVISIBLE
 from classify.errors import ClassifyError
 
 TABLE_SUFFIXES = (".csv", ".jsonl")
@@ -34,8 +38,10 @@ BadRowHandler = Callable[[int, str], None]
 # Anything but whitespace and the invisible format characters segmentation also trims.
 _VISIBLE = re.compile(rf"[^\s{INVISIBLE}]")
 # csv's field size limit is one process-wide number (a C long: 32 bits on Windows). It is raised
-# to the size of the text being read, under a lock, and put back afterwards.
+# while any CSV is being read, and put back when the last reader is done.
 _FIELD_LIMIT_LOCK = threading.Lock()
+_field_limit_readers = 0
+_field_limit_before = 0
 _C_LONG_MAX = 2**31 - 1
 _CSV_MESSAGES = {
     "unexpected end of data": "a quoted field is never closed (it runs to the end of the file)",
@@ -80,17 +86,32 @@ def read_rows(
         >>> bad
         [(2, 'expected a JSON object, found an array')]
     """
+    return stream_rows(io.StringIO(text, newline=""), source, jsonl=jsonl, on_bad_row=on_bad_row)
+
+
+def stream_rows(
+    handle: TextIO, source: str | Path, *, jsonl: bool, on_bad_row: BadRowHandler | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """:func:`read_rows` over a text file opened with ``newline=""``, read as rows are asked for.
+
+    Example:
+        >>> with open(tmp / "rows.csv", "w", newline="") as out:
+        ...     _ = out.write("text\\r\\nfirst\\r\\nsecond\\r\\n")
+        >>> with open(tmp / "rows.csv", newline="") as rows:
+        ...     [row["text"] for _, row in stream_rows(rows, "rows.csv", jsonl=False)]
+        ['first', 'second']
+    """
     if on_bad_row is None:
 
         def on_bad_row(line: int, reason: str) -> None:
             raise ClassifyError(f"{source}:{line}: {reason}")
 
-    return _jsonl_rows(text, on_bad_row) if jsonl else _csv_rows(text, on_bad_row)
+    return _jsonl_rows(handle, on_bad_row) if jsonl else _csv_rows(handle, on_bad_row)
 
 
-def _csv_rows(text: str, on_bad_row: BadRowHandler) -> Iterator[tuple[int, dict[str, Any]]]:
+def _csv_rows(handle: TextIO, on_bad_row: BadRowHandler) -> Iterator[tuple[int, dict[str, Any]]]:
     header: list[str] | None = None
-    for line, fields in _csv_records(text):
+    for line, fields in _csv_records(handle):
         if isinstance(fields, csv.Error):
             message = _CSV_MESSAGES.get(str(fields), str(fields))
             on_bad_row(line, f"malformed CSV{' header' if header is None else ''}: {message}")
@@ -109,37 +130,47 @@ def _csv_rows(text: str, on_bad_row: BadRowHandler) -> Iterator[tuple[int, dict[
         yield line, {name: fields[i] if i < len(fields) else None for i, name in enumerate(header)}
 
 
-def _csv_records(text: str) -> list[tuple[int, list[str] | csv.Error]]:
+def _csv_records(handle: TextIO) -> Iterator[tuple[int, list[str] | csv.Error]]:
     """Every CSV record (or the error reading it) with the line it starts on.
 
     ``strict`` quoting: a stray quote is reported instead of silently swallowing the lines after it.
     """
-    records: list[tuple[int, list[str] | csv.Error]] = []
+    with _unlimited_fields():
+        reader = csv.reader(handle, strict=True)
+        while True:
+            line = reader.line_num + 1
+            try:
+                yield line, next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield line, exc
+                if reader.line_num < line:
+                    return  # nothing consumed: stop rather than loop
+
+
+@contextlib.contextmanager
+def _unlimited_fields() -> Iterator[None]:
+    """csv's field size limit lifted while any CSV is read (the limit is process-wide)."""
+    global _field_limit_readers, _field_limit_before
     with _FIELD_LIMIT_LOCK:
-        limit = csv.field_size_limit()
-        csv.field_size_limit(max(limit, min(len(text) + 1, _C_LONG_MAX)))
-        try:
-            reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-            while True:
-                line = reader.line_num + 1
-                try:
-                    records.append((line, next(reader)))
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    records.append((line, exc))
-                    if reader.line_num < line:
-                        break  # nothing consumed: stop rather than loop
-        finally:
-            csv.field_size_limit(limit)
-    return records
+        if _field_limit_readers == 0:
+            _field_limit_before = csv.field_size_limit(_C_LONG_MAX)
+        _field_limit_readers += 1
+    try:
+        yield
+    finally:
+        with _FIELD_LIMIT_LOCK:
+            _field_limit_readers -= 1
+            if _field_limit_readers == 0:
+                csv.field_size_limit(_field_limit_before)
 
 
-def _jsonl_rows(text: str, on_bad_row: BadRowHandler) -> Iterator[tuple[int, dict[str, Any]]]:
-    # Lines end at \n, \r\n or \r only: JSON strings cannot hold a raw \r or \n, but may hold
-    # U+2028, U+0085 and other characters that str.splitlines() would also split on.
-    for line, raw in enumerate(LINE_BREAK.split(text), start=1):
-        raw = raw.lstrip("\ufeff")  # a byte-order mark where files were concatenated
+def _jsonl_rows(handle: TextIO, on_bad_row: BadRowHandler) -> Iterator[tuple[int, dict[str, Any]]]:
+    # Lines end at \n, \r\n or \r only (a file opened with newline=""): JSON strings cannot hold
+    # a raw \r or \n, but may hold U+2028, U+0085 and other characters str.splitlines() splits on.
+    for line, raw in enumerate(handle, start=1):
+        raw = raw.rstrip("\r\n").lstrip("\ufeff")  # a byte-order mark where files were joined
         if is_blank(raw):
             continue
         try:

@@ -18,13 +18,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from classify.errors import ClassifyError
+from classify.data.decoding import read_document
 
 ParagraphKind = Literal["body", "heading", "byline", "caption", "boilerplate"]
 KINDS: tuple[str, ...] = ("body", "heading", "byline", "caption", "boilerplate")
 SegmentMode = Literal["auto", "lines", "blocks"]
-# Line breaks as editors count them: line numbers in errors here and in classify.data.rows.
-LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 # Characters that carry no text: Unicode whitespace is handled by str.isspace; these are the
 # invisible format characters that scraped pages are full of and str.strip() keeps.
@@ -137,75 +135,6 @@ def segment(
     if paragraphs and paragraphs[-1].kind == "heading":
         paragraphs[-1] = replace(paragraphs[-1], kind="body")
     return paragraphs
-
-
-def read_document(path: str | Path, *, encoding: str = "utf-8", errors: str = "strict") -> str:
-    """Read a document file as text; offsets of its paragraphs index the returned string.
-
-    A UTF-8 byte-order mark is dropped. Undecodable bytes raise a :class:`ClassifyError` naming the
-    file, byte offset and line, unless ``errors`` is ``"replace"`` or ``"ignore"``.
-
-    Example:
-        >>> read_document("seeds/004_69f23285355f99cd.txt")[:30]
-        'Kazakhstani security agencies '
-    """
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ClassifyError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise ClassifyError(f"{path} is a directory, not a document") from None
-    except OSError as exc:
-        raise ClassifyError(f"{path}: cannot read it ({exc.strerror})") from None
-    return decode_text(data, str(path), encoding=encoding, errors=errors)
-
-
-def decode_text(
-    data: bytes, source: str, *, encoding: str = "utf-8", errors: str = "strict"
-) -> str:
-    """Decode bytes read from ``source``, dropping a UTF-8 byte-order mark.
-
-    Undecodable bytes raise a :class:`ClassifyError` with their byte offset and line. So does a
-    decoding that leaves unpaired surrogates (``errors="surrogateescape"``): no output could
-    hold them.
-
-    Example:
-        >>> decode_text("\ufeffTashkent".encode(), "<stdin>")
-        'Tashkent'
-        >>> try:
-        ...     decode_text(b"ok\\nbad \\xff", "a.txt")
-        ... except ClassifyError as error:
-        ...     print(error.message)
-        a.txt: not valid utf-8 at byte 7, line 2 (invalid start byte)
-    """
-    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    try:
-        text = data.decode(codec, errors=errors)
-    except UnicodeDecodeError as exc:
-        # the line of the bad byte: line breaks in everything before it, decoded leniently
-        before = data[: exc.start].decode(codec, errors="replace")
-        line = len(LINE_BREAK.findall(before)) + 1
-        raise ClassifyError(
-            f"{source}: not valid {encoding} at byte {exc.start}, line {line} ({exc.reason})",
-            hint="pass --encoding (e.g. cp1251; kz1048 for older Kazakh texts) or --errors replace",
-        ) from None
-    except UnicodeError as exc:  # codecs with their own checks (punycode)
-        raise ClassifyError(f"{source}: not valid {encoding} ({exc})") from None
-    except LookupError:
-        raise ClassifyError(f"unknown encoding {encoding!r} or error handler {errors!r}") from None
-    surrogate = _SURROGATE.search(text)
-    if surrogate:
-        line = len(LINE_BREAK.findall(text, 0, surrogate.start())) + 1
-        raise ClassifyError(
-            f"{source}: decoding as {encoding} with errors={errors} leaves an unpaired surrogate "
-            f"at line {line}",
-            hint="use --errors strict, replace or ignore, or another --encoding",
-        )
-    return text
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def segment_file(

@@ -1,7 +1,9 @@
-"""What ``classify predict`` prints or writes: prediction records as a table, JSON, JSONL or CSV.
+"""What ``classify predict`` prints or writes: prediction records as a table, JSON, JSONL, CSV
+or Parquet.
 
-Machine formats carry every theme's score; the table is for people. Files are written through a
-temporary file and a rename, so an interrupted run never leaves a half-written output behind.
+Machine formats carry every theme's score; the table is for people. :func:`render_batch` renders
+one batch of a stream (the writers of :mod:`classify.predict.writers` put the batches together);
+:func:`format_predictions` renders a whole list at once.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
@@ -24,10 +28,11 @@ from classify.data.inputs import InputParagraph
 from classify.data.labels import abbreviate
 from classify.data.rows import CSV_LINE_END
 from classify.errors import ClassifyError
-from classify.predict.predictor import DocumentSummary, Prediction
+from classify.predict.documents import DocumentSummary
+from classify.predict.predictor import Prediction
 from classify.text import printable
 
-OutputFormat = Literal["table", "json", "jsonl", "csv"]
+OutputFormat = Literal["table", "json", "jsonl", "csv", "parquet"]
 _SCORE_COLUMNS_MAX_THEMES = 6  # above this, the table shows the best three scores instead
 
 
@@ -55,6 +60,69 @@ def prediction_records(
         }
         for p, prediction in zip(paragraphs, predictions, strict=True)
     ]
+
+
+def batch_records(
+    paragraphs: Sequence[InputParagraph],
+    scores: np.ndarray,
+    tags: np.ndarray,
+    review: np.ndarray,
+    themes: Sequence[str],
+) -> list[dict[str, Any]]:
+    """:func:`prediction_records` from a batch's score, tag and review matrices (scores rounded
+    to 6 places, as :class:`Prediction` holds them).
+
+    Example:
+        >>> p = InputParagraph("<text>", "text:1", "Police drill.")
+        >>> batch_records([p], np.array([[0.9]]), np.array([[True]]), np.array([[False]]),
+        ...               ["drills"])[0]["scores"]
+        {'drills': 0.9}
+    """
+    names = list(themes)
+    return [
+        {
+            "source": p.source,
+            "id": p.id,
+            "kind": p.kind,
+            "start": p.start,
+            "end": p.end,
+            "themes": [n for n, on in zip(names, row_tags, strict=True) if on],
+            "review": [n for n, on in zip(names, row_review, strict=True) if on],
+            "scores": dict(zip(names, row_scores, strict=True)),
+            "text": p.text,
+        }
+        for p, row_scores, row_tags, row_review in zip(
+            paragraphs,
+            np.round(scores, 6).tolist(),
+            tags.tolist(),
+            review.tolist(),
+            strict=True,
+        )
+    ]
+
+
+def render_batch(
+    fmt: OutputFormat,
+    themes: Sequence[str],
+    paragraphs: Sequence[InputParagraph],
+    scores: np.ndarray,
+    tags: np.ndarray,
+    review: np.ndarray,
+) -> str:
+    """One batch of a stream as text: JSONL lines, CSV rows (no header), or the JSON document's
+    records, each indented as in the whole document and ending with ``,\n``; ``""`` for the
+    formats a writer renders itself (table, Parquet)."""
+    if fmt not in ("jsonl", "csv", "json"):
+        return ""
+    records = batch_records(paragraphs, scores, tags, review, themes)
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if fmt == "csv":
+        return csv_rows(records, themes)
+    return "".join(
+        textwrap.indent(json.dumps(r, ensure_ascii=False, indent=2), "    ") + ",\n"
+        for r in records
+    )
 
 
 def format_predictions(
@@ -178,12 +246,19 @@ def _score_cell(score: float, tagged: bool) -> Text:
     return Text(f"{score:.2f}", style="bold green" if tagged else "dim")
 
 
-def _csv(records: Sequence[dict[str, Any]], themes: Sequence[str]) -> str:
-    buffer = io.StringIO()
+def csv_header(themes: Sequence[str]) -> str:
+    """The header line of the CSV format."""
     columns = ["source", "id", "kind", "start", "end", "themes", "review"]
     columns += [f"score_{t}" for t in themes] + ["text"]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator=CSV_LINE_END).writerow(columns)
+    return buffer.getvalue()
+
+
+def csv_rows(records: Sequence[dict[str, Any]], themes: Sequence[str]) -> str:
+    """The records as CSV rows, in :func:`csv_header`'s columns."""
+    buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator=CSV_LINE_END)
-    writer.writerow(columns)
     for r in records:
         writer.writerow(
             [r["source"], r["id"], r["kind"], r["start"], r["end"], ";".join(r["themes"])]
@@ -192,3 +267,7 @@ def _csv(records: Sequence[dict[str, Any]], themes: Sequence[str]) -> str:
             + [r["text"]]
         )
     return buffer.getvalue()
+
+
+def _csv(records: Sequence[dict[str, Any]], themes: Sequence[str]) -> str:
+    return csv_header(themes) + csv_rows(records, themes)

@@ -11,8 +11,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+import itertools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from classify.model.decision import apply_thresholds, resolve_thresholds, review
 from classify.model.engine import ScoringEngine
 
 if TYPE_CHECKING:
+    import pandas as pd
     from sklearn.pipeline import Pipeline
 
 Threshold = float | Mapping[str, float] | None
@@ -38,16 +40,6 @@ class Prediction:
     themes: tuple[str, ...]
     scores: dict[str, float]
     review: tuple[str, ...] = ()  # themes scored just below their cut-off: for a person to check
-
-
-@dataclass
-class DocumentSummary:
-    """Which themes a document carries, and in which paragraphs."""
-
-    document: str
-    paragraphs: int = 0
-    themes: dict[str, list[str]] = field(default_factory=dict)  # theme -> paragraph ids
-    best: dict[str, float] = field(default_factory=dict)  # theme -> highest paragraph score
 
 
 class Predictor:
@@ -182,12 +174,90 @@ class Predictor:
         """Like :meth:`predict` for segmented paragraphs; headings, bylines and captions are
         scored but never tagged (by the theme definitions they carry no label)."""
         scores = self.scores([p.text for p in paragraphs])
-        tags = self.tag(scores, threshold=threshold, top_k=top_k)
-        not_body = [p.kind != "body" for p in paragraphs]
-        tags[not_body] = False
-        review = self.review_marks(scores, tags, threshold)
-        review[not_body] = False
+        kinds = [p.kind for p in paragraphs]
+        tags, review = self.decide(scores, kinds=kinds, threshold=threshold, top_k=top_k)
         return self._predictions(scores, tags, review)
+
+    def decide(
+        self,
+        scores: np.ndarray,
+        *,
+        kinds: Sequence[str] | None = None,
+        threshold: Threshold = None,
+        top_k: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Tags and review marks for a score matrix; rows whose ``kinds`` entry is not ``body``
+        (headings, bylines, captions) get neither.
+
+        Example:
+            >>> tags, review = predictor.decide(np.array([[0.9, 0.0, 0.0, 0.0, 0.0]]))
+            >>> tags.tolist()
+            [[True, False, False, False, False]]
+        """
+        tags = self.tag(scores, threshold=threshold, top_k=top_k)
+        not_body = [kind != "body" for kind in kinds] if kinds is not None else []
+        if any(not_body):
+            tags[not_body] = False
+        review = self.review_marks(scores, tags, threshold)
+        if any(not_body):
+            review[not_body] = False
+        return tags, review
+
+    def predict_batches(
+        self,
+        texts: Iterable[str],
+        *,
+        batch_size: int = 1000,
+        threshold: Threshold = None,
+        top_k: int | None = None,
+    ) -> Iterator[list[Prediction]]:
+        """The predictions of ``texts`` (any iterable, read as needed), one list per batch of
+        ``batch_size``: memory stays flat however many texts there are.
+
+        Example:
+            >>> texts = (f"Police drill number {i}." for i in range(5))
+            >>> [len(batch) for batch in predictor.predict_batches(texts, batch_size=2)]
+            [2, 2, 1]
+        """
+        if batch_size < 1:
+            raise ClassifyError("batch size must be at least 1")
+        iterator = iter(texts)
+        while batch := list(itertools.islice(iterator, batch_size)):
+            yield self.predict(batch, threshold=threshold, top_k=top_k)
+
+    def predict_frame(
+        self,
+        frame: pd.DataFrame,
+        text_column: str = "text",
+        *,
+        threshold: Threshold = None,
+        top_k: int | None = None,
+    ) -> pd.DataFrame:
+        """A DataFrame in, a DataFrame out, on the same index: ``themes`` and ``review`` (lists
+        of themes) and ``score_<theme>`` for every theme. Imports pandas (only here).
+
+        Example:
+            >>> import pandas as pd
+            >>> tagged = predictor.predict_frame(pd.DataFrame({"text": ["A drill."]}, index=[7]))
+            >>> list(tagged.columns)[:3], int(tagged.index[0])
+            (['themes', 'review', 'score_recruitment'], 7)
+        """
+        import pandas as pd
+
+        if text_column not in frame.columns:
+            columns = ", ".join(map(str, frame.columns))
+            raise ClassifyError(f"no {text_column!r} column (columns: {columns})")
+        scores = self.scores(frame[text_column].tolist())
+        tags, review = self.decide(scores, threshold=threshold, top_k=top_k)
+        names = self.themes
+        return pd.DataFrame(
+            {
+                "themes": [[n for n, on in zip(names, row, strict=True) if on] for row in tags],
+                "review": [[n for n, on in zip(names, row, strict=True) if on] for row in review],
+                **{f"score_{n}": scores[:, j] for j, n in enumerate(names)},
+            },
+            index=frame.index,
+        )
 
     def predict_document(
         self,
@@ -217,25 +287,6 @@ class Predictor:
                 rounded, tags.tolist(), review.tolist(), strict=True
             )
         ]
-
-
-def summarise_documents(tagged: Iterable[tuple[str, str, Prediction]]) -> list[DocumentSummary]:
-    """Per document, the themes it carries and where: from ``(document, paragraph id, prediction)``.
-
-    Example:
-        >>> p = Prediction(("drills",), {"drills": 0.9})
-        >>> summarise_documents([("a.txt", "a:001", p)])[0].themes
-        {'drills': ['a:001']}
-    """
-    summaries: dict[str, DocumentSummary] = {}
-    for document, paragraph_id, prediction in tagged:
-        summary = summaries.setdefault(document, DocumentSummary(document))
-        summary.paragraphs += 1
-        for theme in prediction.themes:
-            summary.themes.setdefault(theme, []).append(paragraph_id)
-        for theme, score in prediction.scores.items():
-            summary.best[theme] = max(summary.best.get(theme, 0.0), score)
-    return list(summaries.values())
 
 
 def _check_texts(texts: Sequence[str]) -> list[str]:

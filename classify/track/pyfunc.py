@@ -39,20 +39,8 @@ class PyfuncThemeModel:
 
     def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> pd.DataFrame:
         texts = input_texts(model_input)
-        scores = self.predictor.scores(texts)
-        tags = self.predictor.tag(scores)
-        review = self.predictor.review_marks(scores, tags)
-        names = self.predictor.themes
-        output = pd.DataFrame(
-            {
-                "themes": [[n for n, on in zip(names, row, strict=True) if on] for row in tags],
-                "review": [[n for n, on in zip(names, row, strict=True) if on] for row in review],
-                **{f"score_{n}": scores[:, j] for j, n in enumerate(names)},
-            }
-        )
-        if isinstance(model_input, pd.DataFrame):
-            output.index = model_input.index
-        return output
+        index = model_input.index if isinstance(model_input, pd.DataFrame) else None
+        return self.predictor.predict_frame(pd.DataFrame({TEXT_COLUMN: texts}, index=index))
 
 
 def input_texts(model_input: Any) -> list[str]:

@@ -1,0 +1,282 @@
+"""Writers that put a stream of tagged batches together as it passes.
+
+JSONL, CSV and JSON go out batch by batch, Parquet a row group per batch. A table is for people:
+past :data:`TABLE_ROWS` paragraphs it shows the first ones, then a summary of all of them and a
+hint, never millions of rows. A file (``-o``) is written under a temporary name and renamed when
+it is complete (:func:`classify.atomic.atomic_path`): a failed or interrupted run leaves nothing
+that looks like output.
+
+Example:
+    >>> from classify.data.inputs import InputStream
+    >>> from classify.predict.stream import tag_stream
+    >>> with open_writer("jsonl", tmp / "tags.jsonl", None, predictor.themes) as writer:
+    ...     for batch in tag_stream(predictor, InputStream(["A drill."])):
+    ...         writer.add(batch)
+    >>> len((tmp / "tags.jsonl").read_text().splitlines())
+    1
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import textwrap
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from rich import box
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from classify.atomic import atomic_path
+from classify.errors import ClassifyError
+from classify.predict.documents import DocumentSummaries
+from classify.predict.outputs import (
+    OutputFormat,
+    batch_records,
+    csv_header,
+    predictions_table,
+    render_text,
+)
+
+if TYPE_CHECKING:
+    from classify.predict.stream import TaggedBatch
+
+TABLE_ROWS = 500  # paragraphs a table shows; past them, a summary instead of more rows
+TABLE_DOCUMENTS = 100  # documents the summary table lists
+# Standard output is held back until this much is ready: a small run that fails on a bad row
+# prints nothing (as a file is not written); a large one streams.
+HOLD_CHARS = 1 << 20
+
+
+class Writer:
+    """Takes tagged batches as they come (``add``), keeps the document summaries, and ends the
+    output when the stream is done (``finish``)."""
+
+    def __init__(self, themes: Sequence[str]) -> None:
+        self.themes = list(themes)
+        self.documents = DocumentSummaries()
+        self.paragraphs = 0
+
+    def add(self, batch: TaggedBatch) -> None:
+        self.paragraphs += len(batch.paragraphs)
+        names = self.themes
+        for i, paragraph in enumerate(batch.paragraphs):
+            if paragraph.document:
+                themes = [n for n, on in zip(names, batch.tags[i], strict=True) if on]
+                scores = dict(zip(names, batch.scores[i].round(6).tolist(), strict=True))
+                self.documents.add(paragraph.document, paragraph.id, themes, scores)
+
+    def finish(self) -> None:
+        """Close the output: the stream is complete."""
+
+
+@contextlib.contextmanager
+def open_writer(
+    fmt: OutputFormat, output: Path | None, console: Console | None, themes: Sequence[str]
+) -> Iterator[Writer]:
+    """A writer of ``fmt`` to ``output`` (atomically) or to ``console``'s stream; its output is
+    finished when the block ends normally, and a file is removed when it does not."""
+    if fmt == "parquet" and output is None:
+        raise ClassifyError("--format parquet writes a file", hint="add -o FILE.parquet")
+    if output is None:
+        if console is None:
+            raise ValueError("open_writer needs an output file or a console")
+        writer = _writer(fmt, _Held(console.file), console, themes)
+        yield writer
+        writer.finish()
+        return
+    try:
+        with atomic_path(output) as partial:
+            if fmt == "parquet":
+                writer = ParquetWriter(partial, themes)
+                yield writer
+                writer.finish()
+            else:
+                with open(partial, "w", encoding="utf-8", newline="") as handle:
+                    writer = _writer(fmt, handle, None, themes)
+                    yield writer
+                    writer.finish()
+    except OSError as exc:
+        raise ClassifyError(f"cannot write {output}: {exc.strerror}") from None
+
+
+def _writer(
+    fmt: OutputFormat, handle: TextIO, console: Console | None, themes: Sequence[str]
+) -> Writer:
+    if fmt == "table":
+        return TableWriter(handle, console, themes)
+    return TextWriter(fmt, handle, themes)
+
+
+class TextWriter(Writer):
+    """JSONL, CSV or JSON, written as the batches come (each batch already rendered)."""
+
+    def __init__(self, fmt: OutputFormat, handle: TextIO, themes: Sequence[str]) -> None:
+        super().__init__(themes)
+        self.fmt, self.handle = fmt, handle
+        self._started = False
+        self._held = ""  # JSON: the last records, whose final comma may be the document's last
+
+    def add(self, batch: TaggedBatch) -> None:
+        super().add(batch)
+        if not self._started:
+            self._started = True
+            if self.fmt == "csv":
+                self.handle.write(csv_header(self.themes))
+            elif self.fmt == "json":
+                self.handle.write('{\n  "paragraphs": [\n')
+        if self.fmt == "json":
+            self.handle.write(self._held)
+            self._held = batch.rendered
+        else:
+            self.handle.write(batch.rendered)
+        self.handle.flush()
+
+    def finish(self) -> None:
+        if self.fmt == "json":
+            documents = [asdict(s) for s in self.documents.summaries()]
+            listed = json.dumps(documents, ensure_ascii=False, indent=2)
+            records = self._held.removesuffix(",\n") + "\n" if self._held else ""
+            opening = "" if self._started else '{\n  "paragraphs": [\n'
+            self.handle.write(
+                opening + records + "  ],\n"
+                f'  "documents": {textwrap.indent(listed, "  ").lstrip()}\n}}\n'
+            )
+        if isinstance(self.handle, _Held):
+            self.handle.release()
+        self.handle.flush()
+
+
+class ParquetWriter(Writer):
+    """One row group per batch: the CSV format's columns, with themes and review as lists."""
+
+    def __init__(self, path: Path, themes: Sequence[str]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        super().__init__(themes)
+        self._pa = pa
+        self.schema = pa.schema(
+            [
+                ("source", pa.string()),
+                ("id", pa.string()),
+                ("kind", pa.string()),
+                ("start", pa.int64()),
+                ("end", pa.int64()),
+                ("themes", pa.list_(pa.string())),
+                ("review", pa.list_(pa.string())),
+                *((f"score_{t}", pa.float64()) for t in themes),
+                ("text", pa.string()),
+            ]
+        )
+        self._file = pq.ParquetWriter(path, self.schema)
+
+    def add(self, batch: TaggedBatch) -> None:
+        super().add(batch)
+        names = self.themes
+        paragraphs = batch.paragraphs
+        columns: dict[str, Any] = {
+            "source": [p.source for p in paragraphs],
+            "id": [p.id for p in paragraphs],
+            "kind": [p.kind for p in paragraphs],
+            "start": [p.start for p in paragraphs],
+            "end": [p.end for p in paragraphs],
+            "themes": [[n for n, on in zip(names, r, strict=True) if on] for r in batch.tags],
+            "review": [[n for n, on in zip(names, r, strict=True) if on] for r in batch.review],
+        }
+        rounded = batch.scores.round(6)
+        columns.update({f"score_{t}": rounded[:, j] for j, t in enumerate(names)})
+        columns["text"] = [p.text for p in paragraphs]
+        self._file.write_table(self._pa.Table.from_pydict(columns, schema=self.schema))
+
+    def finish(self) -> None:
+        self._file.close()
+
+
+class TableWriter(Writer):
+    """A table per source and the documents' summary; past TABLE_ROWS paragraphs, the first
+    ones, then every theme's count over all paragraphs, and a hint."""
+
+    def __init__(self, handle: TextIO, console: Console | None, themes: Sequence[str]) -> None:
+        super().__init__(themes)
+        self.handle, self.console = handle, console
+        self.records: list[dict[str, Any]] = []
+        self.tagged = [0] * len(self.themes)
+        self.reviewed = [0] * len(self.themes)
+
+    def add(self, batch: TaggedBatch) -> None:
+        super().add(batch)
+        room = TABLE_ROWS - len(self.records)
+        if room > 0:
+            shown = slice(0, room)
+            self.records += batch_records(
+                batch.paragraphs[shown],
+                batch.scores[shown],
+                batch.tags[shown],
+                batch.review[shown],
+                self.themes,
+            )
+        for j, (tagged, reviewed) in enumerate(
+            zip(batch.tags.sum(axis=0).tolist(), batch.review.sum(axis=0).tolist(), strict=True)
+        ):
+            self.tagged[j] += tagged
+            self.reviewed[j] += reviewed
+
+    def finish(self) -> None:
+        summaries = self.documents.summaries()
+        listed = summaries[:TABLE_DOCUMENTS]
+        parts: list[Any] = [predictions_table(self.records, listed, self.themes)]
+        if len(summaries) > len(listed):
+            more = len(summaries) - len(listed)
+            parts.append(Text(f"... and {more} more documents (--format jsonl for all)"))
+        if self.paragraphs > len(self.records):
+            parts += self._summary()
+        if self.console is not None:
+            self.console.print(Group(*parts))
+        else:
+            self.handle.write(render_text(Group(*parts)))
+
+    def _summary(self) -> list[Any]:
+        total = self.paragraphs
+        table = Table(title=f"All {total:,} paragraphs", title_justify="left", box=box.SIMPLE_HEAD)
+        for column in ("theme", "tagged", "share", "to review"):
+            table.add_column(column, justify="left" if column == "theme" else "right")
+        for theme, tagged, reviewed in zip(self.themes, self.tagged, self.reviewed, strict=True):
+            table.add_row(theme, f"{tagged:,}", f"{tagged / total:.1%}", f"{reviewed:,}")
+        hint = (
+            f"The tables show the first {len(self.records):,} of {total:,} paragraphs. For every "
+            "paragraph: --format jsonl, csv or parquet, with -o FILE."
+        )
+        return [table, Text(hint)]
+
+
+class _Held:
+    """A text stream that keeps what is written until :data:`HOLD_CHARS` of it are ready (or
+    :meth:`release`), then passes everything on as it comes."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.held: list[str] | None = []
+        self.size = 0
+
+    def write(self, text: str) -> None:
+        if self.held is None:
+            self.stream.write(text)
+            return
+        self.held.append(text)
+        self.size += len(text)
+        if self.size >= HOLD_CHARS:
+            self.release()
+
+    def release(self) -> None:
+        if self.held is not None:
+            self.stream.write("".join(self.held))
+            self.held = None
+
+    def flush(self) -> None:
+        if self.held is None:
+            self.stream.flush()
