@@ -94,12 +94,12 @@ def main() -> None:
             "|---|---|---|---|---|",
             f"| `train(config, n_jobs=-1)`: CV + final fit (median of 3) "
             f"| {train_median:.2f} s | | | |",
-            f"| save the bundle (skops + JSON vocabularies, checksums, fsync) "
+            f"| save the bundle (engine arrays, skops pipeline, checksums, fsync) "
             f"| {persistence['save'] * 1000:.0f} ms | | "
             f"| {persistence['save'] / persistence['save_pickle']:.2f}x the pickle |",
             f"| `joblib.dump` of the same pipeline (baseline) "
             f"| {persistence['save_pickle'] * 1000:.0f} ms | | | 1.00x |",
-            f"| load the bundle (checksums, type audit, skops, vocabularies) "
+            f"| load the bundle (checksums, engine arrays; no scikit-learn) "
             f"| {persistence['load'] * 1000:.0f} ms | | "
             f"| {persistence['load'] / persistence['load_pickle']:.2f}x the pickle |",
             f"| `joblib.load` of the same pipeline (baseline, unsafe) "

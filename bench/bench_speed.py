@@ -38,6 +38,7 @@ from _common import interleaved_medians, write_result
 ROOT = Path(__file__).resolve().parent.parent
 REUTERS = ROOT.parent / "shared" / "data" / "reuters" / "reuters_modapte.jsonl.gz"
 ONE_CORE = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+JOBS_PARAGRAPHS = 100_000  # the --jobs comparison scores the paragraphs over, to at least this
 
 
 def main() -> None:
@@ -51,12 +52,13 @@ def main() -> None:
     from classify.training.train import load_labeled_data, train
 
     config = load_experiment(ROOT / "experiments" / "default.toml")
+    labeled = load_labeled_data(config)
+    # fastText first: trained after scikit-learn has run in this process, it diverges (NaN)
+    fasttext_models = train_fasttext([p for p in labeled.paragraphs if p.source == "authored"])
     result = train(config, n_jobs=-1)
     work = Path(tempfile.mkdtemp(prefix="bench-speed-"))
     bundle = result.save(work / "models" / "default")
-    labeled = load_labeled_data(config)
     sets = {"labeled (seeds + authored)": labeled.texts, "Reuters-21578 body paragraphs": reuters()}
-    authored = [p for p in labeled.paragraphs if p.source == "authored"]
 
     lines = [
         "Command: `.venv/bin/python bench/bench_speed.py "
@@ -67,7 +69,7 @@ def main() -> None:
         f"{args.repeats} runs, contenders in turns.",
         "",
     ]
-    lines += throughput(bundle, result.pipeline, sets, authored, args.repeats)
+    lines += throughput(bundle, result.pipeline, sets, fasttext_models, args.repeats)
     lines += cold_start(bundle, args.repeats)
     lines += archives(bundle, labeled.texts, work, args.sizes)
     lines += bundle_figures(bundle, args.repeats)
@@ -87,8 +89,7 @@ def reuters() -> list[str]:
     return paragraphs
 
 
-def throughput(bundle, pipeline, sets, authored, repeats) -> list[str]:
-    fasttext_models = train_fasttext(authored)
+def throughput(bundle, pipeline, sets, fasttext_models, repeats) -> list[str]:
     lines = [
         "## Throughput (paragraphs per second, one core)",
         "",
@@ -101,8 +102,8 @@ def throughput(bundle, pipeline, sets, authored, repeats) -> list[str]:
         seconds = contenders_seconds(bundle, pipeline, texts, fasttext_models, repeats)
         parallel = jobs_seconds(bundle, texts, repeats)
         rate = {key: len(texts) / value for key, value in seconds.items()}
-        rate["jobs"] = len(texts) * 4 / parallel[2]
-        rate["one"] = len(texts) * 4 / parallel[1]
+        rate["jobs"] = parallel[0] / parallel[2]
+        rate["one"] = parallel[0] / parallel[1]
         lines.append(
             f"| {name}: {len(texts):,}, {mean_chars(texts):,} characters on average "
             f"| {rate['engine']:,.0f} | {rate['jobs']:,.0f} | {rate['pipeline']:,.0f} "
@@ -114,8 +115,9 @@ def throughput(bundle, pipeline, sets, authored, repeats) -> list[str]:
         *lines,
         "",
         "Engine: `Predictor.scores` (normalisation, the compiled kernel, the themes' outputs). "
-        "--jobs 2: `tag_stream` over the paragraphs four times over, one process against two "
-        "worker processes (start-up included); the last column is that speed-up. fastText: "
+        "--jobs 2: `tag_stream` over the paragraphs again and again "
+        f"(at least {JOBS_PARAGRAPHS:,}), one process against two worker processes (start-up "
+        "included); the last column is that speed-up. fastText: "
         "`predict(texts, k=-1, threshold=0)` (every label's probability), trained on the authored "
         "paragraphs with its default settings.",
         "",
@@ -153,13 +155,15 @@ def jobs_seconds(bundle, texts, repeats) -> dict[int, float]:
     from classify.predict.predictor import Predictor
     from classify.predict.stream import tag_stream
 
-    paragraphs = [InputParagraph("<bench>", f"p:{i}", t) for i, t in enumerate(texts * 4)]
+    times = max(1, -(-JOBS_PARAGRAPHS // len(texts)))  # enough that start-up is a small part
+    paragraphs = [InputParagraph("<bench>", f"p:{i}", t) for i, t in enumerate(texts * times)]
     predictor = Predictor.load(bundle)
 
     def run(jobs: int) -> int:
         return sum(1 for _ in tag_stream(predictor, paragraphs, jobs=jobs))
 
-    return interleaved_medians({1: lambda: run(1), 2: lambda: run(2)}, repeats)
+    seconds = interleaved_medians({1: lambda: run(1), 2: lambda: run(2)}, repeats)
+    return {0: len(paragraphs), **seconds}
 
 
 def train_fasttext(paragraphs) -> list:
@@ -171,8 +175,8 @@ def train_fasttext(paragraphs) -> list:
             labels = " ".join(f"__label__{t}" for t in p.themes) or "__label__none"
             out.write(f"{labels} {' '.join(p.text.split())}\n")
     return [
-        fasttext.train_supervised(str(path), verbose=0, thread=1),
-        fasttext.train_supervised(str(path), verbose=0, thread=1, wordNgrams=2),
+        fasttext.train_supervised(str(path), verbose=0),
+        fasttext.train_supervised(str(path), verbose=0, wordNgrams=2),
     ]
 
 
@@ -225,7 +229,8 @@ def archives(bundle, texts, work, sizes) -> list[str]:
         *lines,
         "",
         "Rows: the labeled paragraphs again and again, each with its own id. Peak RSS: the "
-        "largest of the command's processes (`wait4`), workers included. Before this engine, "
+        "largest of the command's processes (`wait4` from a fresh process), workers included. "
+        "Before this engine, "
         "the 200,000-row CSV took 1 min 55 s and 3.3 GB (issue 11).",
         "",
     ]
@@ -256,15 +261,29 @@ def write_rows(path: Path, texts: list[str], rows: int) -> None:
             writer.writerow([f"r{i}", texts[i % len(texts)]])
 
 
+# A fresh, small interpreter that starts the command and reports its peak RSS: Linux counts a
+# process's peak from before exec, so a command started straight from this (large) process
+# would report this one's peak; started from a fresh one it starts small.
+_MEASURE = (
+    "import os, subprocess, sys\n"
+    "child = subprocess.Popen(sys.argv[1:])\n"
+    "_, status, usage = os.wait4(child.pid, 0)\n"
+    "print(usage.ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def peak_rss(command: list[str]) -> tuple[float, int]:
     """Wall seconds and the largest peak RSS (bytes) of the command and its children."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True
+    )
     wall = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(command)}\n{process.stderr.read().decode()}")
-    return wall, usage.ru_maxrss * 1024  # Linux: KiB, the largest of it and its waited children
+    if done.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{done.stderr}")
+    kib = int(done.stderr.strip().splitlines()[-1])  # Linux: KiB, of it and its waited children
+    return wall, kib * 1024
 
 
 def run_quietly(command: list[str]) -> None:

@@ -19,8 +19,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from classify.data.inputs import read_inputs
+from classify.data.inputs import InputParagraph, read_inputs
 from classify.errors import ClassifyError
 from classify.predict.documents import summarise_documents
 from classify.predict.outputs import format_predictions, prediction_records
@@ -243,3 +245,34 @@ def test_predict_frame_keeps_the_index_and_the_threshold(trained):
     assert all(len(themes) == len(predictor.themes) for themes in everything["themes"])
     with pytest.raises(ClassifyError, match="no 'text' column"):
         predictor.predict_frame(frame)
+
+
+@settings(max_examples=80)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(max_size=30),  # source
+            st.text(max_size=30),  # id
+            st.text(st.characters(codec="utf-8"), max_size=200),  # text: quotes, controls, ...
+            st.sampled_from(["body", "heading", "caption"]),
+            st.one_of(st.none(), st.integers(0, 10**9)),
+            st.lists(st.floats(0, 1), min_size=3, max_size=3),
+            st.lists(st.booleans(), min_size=6, max_size=6),
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
+def test_jsonl_lines_are_json_dumps_of_the_records(rows):
+    from classify.predict.outputs import batch_records, jsonl_lines
+
+    themes = ["drills", "state_effectiveness", "a-b"]
+    paragraphs = [InputParagraph(s, i, t, k, None, n, n) for s, i, t, k, n, _, _ in rows]
+    scores = np.array([r[5] for r in rows])
+    flags = np.array([r[6] for r in rows])
+    tags, review = flags[:, :3], flags[:, 3:] & ~flags[:, :3]
+    expected = "".join(
+        json.dumps(r, ensure_ascii=False) + "\n"
+        for r in batch_records(paragraphs, scores, tags, review, themes)
+    )
+    assert jsonl_lines(paragraphs, scores, tags, review, themes) == expected

@@ -122,8 +122,7 @@ def _check_decodes(path: Path, codec: str, encoding: str, errors: str) -> None:
                 raise _undecodable(path, encoding, at, line, exc.reason) from None
             except UnicodeError as exc:  # codecs with their own checks (punycode)
                 raise ClassifyError(f"{path}: not valid {encoding} ({exc})") from None
-            surrogate = _SURROGATE.search(text)
-            if surrogate:
+            if errors != "strict" and _SURROGATE.search(text):  # strict never leaves one
                 raise _leaves_surrogates(path, encoding, errors, _lines_before(path, codec, fed))
             fed += len(chunk)
             if not chunk:

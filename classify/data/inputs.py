@@ -263,6 +263,13 @@ class InputStream:
         skipped_before = self.skipped_rows + self.skipped_files
         read = 0
         for line, row in rows:
+            value, row_id = row.get(column), row.get(id_column)
+            if value.__class__ is str and not is_blank(value):  # the common case, first
+                read += 1
+                yield InputParagraph(
+                    source, f"{unit}:{line}" if is_blank(row_id) else str(row_id), value
+                )
+                continue
             if column not in row:
                 columns = ", ".join(sorted(map(str, row))) or "none"
                 reason = f"no column {column!r} (columns: {columns})"
@@ -279,14 +286,8 @@ class InputStream:
                 self.bad(
                     source, line, f"{column!r} is {json_type(value)}, not a string", _SKIP_HINT
                 )
-            elif is_blank(value):
-                self.bad(source, line, f"empty {column!r}", hint=_SKIP_HINT)
             else:
-                row_id = row.get(id_column)
-                read += 1
-                yield InputParagraph(
-                    source, f"{unit}:{line}" if is_blank(row_id) else str(row_id), value
-                )
+                self.bad(source, line, f"empty {column!r}", hint=_SKIP_HINT)
         if not read and self.skipped_rows + self.skipped_files == skipped_before:
             self.bad(source, None, "no rows to tag")
 

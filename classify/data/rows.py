@@ -111,42 +111,37 @@ def stream_rows(
 
 def _csv_rows(handle: TextIO, on_bad_row: BadRowHandler) -> Iterator[tuple[int, dict[str, Any]]]:
     header: list[str] | None = None
-    for line, fields in _csv_records(handle):
-        if isinstance(fields, csv.Error):
-            message = _CSV_MESSAGES.get(str(fields), str(fields))
-            on_bad_row(line, f"malformed CSV{' header' if header is None else ''}: {message}")
-            if header is None:
-                return  # without a header no row can be read
-            continue
-        if all(map(is_blank, fields)):
-            continue  # a blank line, or spreadsheet padding: ",,,"
-        if header is None:
-            header = [name.strip() for name in fields]
-            continue
-        if len(fields) > len(header) and not all(map(is_blank, fields[len(header) :])):
-            on_bad_row(line, f"more fields than columns ({len(fields)}, header has {len(header)})")
-            continue
-        # a short row leaves its last columns None, like csv.DictReader
-        yield line, {name: fields[i] if i < len(fields) else None for i, name in enumerate(header)}
-
-
-def _csv_records(handle: TextIO) -> Iterator[tuple[int, list[str] | csv.Error]]:
-    """Every CSV record (or the error reading it) with the line it starts on.
-
-    ``strict`` quoting: a stray quote is reported instead of silently swallowing the lines after it.
-    """
+    visible = _VISIBLE.search  # hot: once or twice per row of a table of millions
     with _unlimited_fields():
         reader = csv.reader(handle, strict=True)
         while True:
             line = reader.line_num + 1
             try:
-                yield line, next(reader)
+                fields = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield line, exc
-                if reader.line_num < line:
-                    return  # nothing consumed: stop rather than loop
+                message = _CSV_MESSAGES.get(str(exc), str(exc))
+                on_bad_row(line, f"malformed CSV{' header' if header is None else ''}: {message}")
+                if header is None or reader.line_num < line:
+                    return  # without a header no row can be read; nothing consumed: stop
+                continue
+            if not any(map(visible, fields)):
+                continue  # a blank line, or spreadsheet padding: ",,,"
+            if header is None:
+                header = [name.strip() for name in fields]
+                continue
+            if len(fields) == len(header):
+                yield line, dict(zip(header, fields, strict=True))
+            elif len(fields) > len(header) and any(map(visible, fields[len(header) :])):
+                on_bad_row(
+                    line, f"more fields than columns ({len(fields)}, header has {len(header)})"
+                )
+            else:  # a short row leaves its last columns None, like csv.DictReader
+                yield (
+                    line,
+                    {name: fields[i] if i < len(fields) else None for i, name in enumerate(header)},
+                )
 
 
 @contextlib.contextmanager

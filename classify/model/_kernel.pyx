@@ -15,6 +15,12 @@ Vocabulary lookups are exact. Each block's terms sit in an open-addressing table
 n-gram itself where it fits in 60 bits (at most 5 code points below 4095, each stored + 1: every
 Latin or Cyrillic char n-gram of the default model) and otherwise by a 64-bit FNV-1a hash with
 the top bit set, which a hit confirms by comparing code points.
+
+Speed comes from memory, not arithmetic: a paragraph's n-grams land all over tables of
+megabytes. So the kernel computes the keys of a paragraph's n-grams (and words) first and
+fetches their table slots ahead, then looks them up; remembers, per ``char_wb`` block, the
+columns of the words it has seen (most words of a text are frequent ones); and keeps each
+column's idf and weights in one 64-byte row, fetched ahead of the weighting.
 """
 
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
@@ -143,7 +149,7 @@ cdef int table_build(Table* table, const uint32_t[::1] terms, const int64_t[::1]
     cdef uint64_t size = 8, slot, value
     cdef int bits = 3
     cdef Key key
-    while size < 2 * <uint64_t>count:
+    while 3 * size < 4 * <uint64_t>count:  # at most three quarters full
         size *= 2
         bits += 1
     table.slots = <uint64_t*>PyMem_Malloc(2 * size * sizeof(uint64_t))
@@ -207,6 +213,8 @@ cdef class Kernel:
     # one row per column of the union: its idf, then its weight for every theme. Together, so
     # that a feature of a paragraph costs one cache line, not one for idf and one for weights.
     cdef double* rows
+    cdef void* rows_memory  # rows starts at the first 64-byte boundary in it
+    cdef Py_ssize_t width  # doubles per row: idf and weights, padded to whole cache lines
     cdef Py_ssize_t n_themes
     cdef bint float32_dot
     cdef float* sums32  # the float32 sums of one paragraph, one per theme
@@ -218,6 +226,11 @@ cdef class Kernel:
     cdef Py_ssize_t scratch_size
     cdef Py_ssize_t* tokens
     cdef Py_ssize_t tokens_size
+    cdef uint64_t* gram_keys  # n-grams about to be looked up: keys, and start and length
+    cdef Py_ssize_t* gram_spans
+    cdef Py_ssize_t grams_size
+    cdef uint64_t* word_keys  # the memo keys of a paragraph's words
+    cdef Py_ssize_t words_size
 
     def __cinit__(self, list blocks, const double[:, ::1] coef, bint float32_dot=False):
         cdef Py_ssize_t b, columns = 0, n
@@ -246,17 +259,20 @@ cdef class Kernel:
         self._grow_tokens(256)
 
     cdef int _set_rows(self, const double[:, ::1] coef, Py_ssize_t columns) except -1:
-        cdef Py_ssize_t b, c, t, width = self.n_themes + 1
+        cdef Py_ssize_t b, c, t, width = (self.n_themes + 1 + 7) // 8 * 8, row
         cdef Block* block
-        self.rows = <double*>PyMem_Malloc(max(columns * width, 1) * sizeof(double))
-        if self.rows == NULL:
+        self.width = width
+        self.rows_memory = PyMem_Malloc(max(columns * width, 1) * sizeof(double) + 64)
+        if self.rows_memory == NULL:
             raise MemoryError()
+        self.rows = <double*>((<size_t>self.rows_memory + 63) & ~(<size_t>63))
         for b in range(self.n_blocks):
             block = &self.blocks[b]
             for c in range(block.n_columns):
-                self.rows[(block.first_column + c) * width] = block.idf[c]
+                row = (block.first_column + c) * width
+                self.rows[row] = block.idf[c]
                 for t in range(self.n_themes):
-                    self.rows[(block.first_column + c) * width + 1 + t] = coef[block.first_column + c, t]
+                    self.rows[row + 1 + t] = coef[block.first_column + c, t]
         return 0
 
     cdef int _set_block(self, Block* block, dict spec, Py_ssize_t first_column) except -1:
@@ -300,11 +316,14 @@ cdef class Kernel:
                 PyMem_Free(self.blocks[b].touched)
                 PyMem_Free(self.blocks[b].values)
             PyMem_Free(self.blocks)
-        PyMem_Free(self.rows)
+        PyMem_Free(self.rows_memory)
         PyMem_Free(self.sums32)
         PyMem_Free(self.cps)
         PyMem_Free(self.scratch)
         PyMem_Free(self.tokens)
+        PyMem_Free(self.gram_keys)
+        PyMem_Free(self.word_keys)
+        PyMem_Free(self.gram_spans)
 
     cdef int _grow(self, uint32_t** buffer, Py_ssize_t* size, Py_ssize_t needed) except -1:
         cdef uint32_t* grown
@@ -316,6 +335,35 @@ cdef class Kernel:
             raise MemoryError()
         buffer[0] = grown
         size[0] = needed
+        return 0
+
+    cdef int _grow_grams(self, Py_ssize_t needed) except -1:
+        cdef void* keys
+        cdef void* spans
+        if needed <= self.grams_size:
+            return 0
+        needed = max(needed, 2 * self.grams_size, 256)
+        keys = PyMem_Realloc(self.gram_keys, needed * sizeof(uint64_t))
+        if keys == NULL:
+            raise MemoryError()
+        self.gram_keys = <uint64_t*>keys
+        spans = PyMem_Realloc(self.gram_spans, 2 * needed * sizeof(Py_ssize_t))
+        if spans == NULL:
+            raise MemoryError()
+        self.gram_spans = <Py_ssize_t*>spans
+        self.grams_size = needed
+        return 0
+
+    cdef int _grow_words(self, Py_ssize_t needed) except -1:
+        cdef void* keys
+        if needed <= self.words_size:
+            return 0
+        needed = max(needed, 2 * self.words_size, 256)
+        keys = PyMem_Realloc(self.word_keys, needed * sizeof(uint64_t))
+        if keys == NULL:
+            raise MemoryError()
+        self.word_keys = <uint64_t*>keys
+        self.words_size = needed
         return 0
 
     cdef int _grow_tokens(self, Py_ssize_t needed) except -1:
@@ -377,7 +425,7 @@ cdef class Kernel:
         """scikit-learn's ``word`` analyzer: tokens are the runs of word characters (letters,
         digits, ``_``) at least two long (``\\b\\w\\w+\\b``); stop words are dropped; each run of
         ``min_n`` to ``max_n`` tokens, joined by a space, is an n-gram."""
-        cdef Py_ssize_t i = 0, j, ntokens = 0, a, m, k, start, length
+        cdef Py_ssize_t i = 0, j, ntokens = 0, a, m, k, start, length, grams, pos
         cdef uint32_t* cps = self.cps
         cdef Key key
         while i < n:
@@ -393,6 +441,10 @@ cdef class Kernel:
                 self.tokens[2 * ntokens + 1] = j
                 ntokens += 1
             i = j
+        # every n-gram's key first, its table slot fetched ahead; then the lookups, whose
+        # loads have overlapped instead of waiting one after another
+        grams = 0
+        pos = 0
         for a in range(ntokens):
             key_start(&key)
             length = 0
@@ -401,18 +453,27 @@ cdef class Kernel:
                     break
                 start = self.tokens[2 * (a + m)]
                 self._grow(&self.scratch, &self.scratch_size,
-                           length + 1 + self.tokens[2 * (a + m) + 1] - start)
+                           pos + length + 1 + self.tokens[2 * (a + m) + 1] - start)
                 if m:
-                    self.scratch[length] = 32  # the space that joins the tokens
+                    self.scratch[pos + length] = 32  # the space that joins the tokens
                     key_extend(&key, 32)
                     length += 1
                 for k in range(start, self.tokens[2 * (a + m) + 1]):
-                    self.scratch[length] = cps[k]
+                    self.scratch[pos + length] = cps[k]
                     key_extend(&key, cps[k])
                     length += 1
                 if m + 1 >= block.min_n:
-                    add_term(block, lookup(&block.vocabulary, key_value(&key), self.scratch,
-                                            length))
+                    self._grow_grams(grams + 1)
+                    self.gram_keys[grams] = key_value(&key)
+                    self.gram_spans[2 * grams] = pos
+                    self.gram_spans[2 * grams + 1] = length
+                    prefetch(&block.vocabulary.slots[
+                        2 * ((self.gram_keys[grams] * GOLDEN) >> block.vocabulary.shift)])
+                    grams += 1
+            pos += length
+        for k in range(grams):
+            add_term(block, lookup(&block.vocabulary, self.gram_keys[k],
+                                   self.scratch + self.gram_spans[2 * k], self.gram_spans[2 * k + 1]))
         return 0
 
     cdef bint _is_stop_word(self, Block* block, Py_ssize_t start, Py_ssize_t end) noexcept:
@@ -427,7 +488,10 @@ cdef class Kernel:
         """scikit-learn's ``char_wb`` analyzer: each whitespace-separated word, padded with a
         space on both sides, gives its n-grams of ``min_n`` to ``max_n`` characters; a padded
         word shorter than ``min_n`` counts once, whole."""
-        cdef Py_ssize_t i = 0, start
+        cdef Py_ssize_t i = 0, start, words = 0, w
+        cdef uint64_t slot
+        cdef Memo* memo = &block.memo
+        # every word's memo key first, its memo slot fetched ahead; then the words
         while i < n:
             if Py_UNICODE_ISSPACE(self.cps[i]):
                 i += 1
@@ -435,22 +499,38 @@ cdef class Kernel:
             start = i
             while i < n and not Py_UNICODE_ISSPACE(self.cps[i]):
                 i += 1
-            self._count_char_wb_word(block, start, i)
+            self._grow_tokens(words + 1)
+            self.tokens[2 * words] = start
+            self.tokens[2 * words + 1] = i
+            self._grow_words(words + 1)
+            self.word_keys[words] = 0  # no key: a word the memo does not take
+            if memo.slots != NULL and i - start <= MEMO_WORD_MAX:
+                self.word_keys[words] = word_hash(self.cps + start, i - start)
+                prefetch(&memo.slots[2 * ((self.word_keys[words] * GOLDEN) >> memo.shift)])
+            words += 1
+        for w in range(words):
+            if w + 2 < words and memo.slots != NULL:  # the memo entry of a word two ahead
+                slot = (self.word_keys[w + 2] * GOLDEN) >> memo.shift
+                if memo.slots[2 * slot] == self.word_keys[w + 2]:
+                    prefetch(memo.arena + memo.slots[2 * slot + 1])
+            self._count_char_wb_word(
+                block, self.tokens[2 * w], self.tokens[2 * w + 1], self.word_keys[w]
+            )
         return 0
 
-    cdef int _count_char_wb_word(self, Block* block, Py_ssize_t start, Py_ssize_t end) except -1:
-        """The n-grams of the word ``cps[start:end]``: from the memo, or looked up (and then
-        remembered)."""
-        cdef Py_ssize_t length = end - start + 2, s, m, top, k, entry = -1, found = 0
+    cdef int _count_char_wb_word(
+        self, Block* block, Py_ssize_t start, Py_ssize_t end, uint64_t word_key
+    ) except -1:
+        """The n-grams of the word ``cps[start:end]`` (memo key ``word_key``): from the memo,
+        or looked up (and then remembered)."""
+        cdef Py_ssize_t length = end - start + 2, s, m, top, k, entry = -1, found = 0, grams = 0
         cdef uint32_t* word
         cdef uint32_t* columns = NULL
         cdef int64_t term
-        cdef uint64_t word_key = 0
         cdef Key key
         cdef Memo* memo = &block.memo
         cdef bint remember = memo.slots != NULL and end - start <= MEMO_WORD_MAX
         if remember:
-            word_key = word_hash(self.cps + start, end - start)
             entry = memo_find(memo, word_key, self.cps + start, end - start)
             if entry >= 0:  # the column count, then the columns
                 columns = memo.arena + entry + 1
@@ -476,8 +556,9 @@ cdef class Kernel:
             if remember and term >= 0:
                 columns[found] = <uint32_t>term
                 found += 1
-        else:
+        else:  # every n-gram's key first, its slot fetched ahead; then the lookups
             top = min(block.max_n, length)
+            self._grow_grams(length * (block.max_n - block.min_n + 1))
             for s in range(length - block.min_n + 1):
                 key_start(&key)
                 for m in range(top):
@@ -485,11 +566,19 @@ cdef class Kernel:
                         break
                     key_extend(&key, word[s + m])
                     if m + 1 >= block.min_n:
-                        term = lookup(&block.vocabulary, key_value(&key), word + s, m + 1)
-                        add_term(block, term)
-                        if remember and term >= 0:
-                            columns[found] = <uint32_t>term
-                            found += 1
+                        self.gram_keys[grams] = key_value(&key)
+                        self.gram_spans[2 * grams] = s
+                        self.gram_spans[2 * grams + 1] = m + 1
+                        prefetch(&block.vocabulary.slots[
+                            2 * ((self.gram_keys[grams] * GOLDEN) >> block.vocabulary.shift)])
+                        grams += 1
+            for k in range(grams):
+                term = lookup(&block.vocabulary, self.gram_keys[k], word + self.gram_spans[2 * k],
+                              self.gram_spans[2 * k + 1])
+                add_term(block, term)
+                if remember and term >= 0:
+                    columns[found] = <uint32_t>term
+                    found += 1
         if remember:
             memo_add(memo, word_key, self.cps + start, end - start, found)
         return 0
@@ -530,7 +619,7 @@ cdef class Kernel:
         """TfidfTransformer's weighting of the counted columns (sublinear tf, idf, l2 norm, all
         in float32 like the fitted vectorizer), times the weights, added to ``out`` (or to the
         float32 sums); then the block's counts are cleared for the next paragraph."""
-        cdef Py_ssize_t k, t, n = block.n_touched, width = self.n_themes + 1
+        cdef Py_ssize_t k, t, n = block.n_touched, width = self.width, themes = self.n_themes
         cdef int32_t count
         cdef float tf, value
         cdef double total = 0.0, norm
@@ -563,10 +652,10 @@ cdef class Kernel:
                 value = <float>(<double>value / norm)
             row = rows + touched[k] * width + 1
             if self.float32_dot:
-                for t in range(width - 1):
+                for t in range(themes):
                     sums32[t] = sums32[t] + value * <float>row[t]
             else:
-                for t in range(width - 1):
+                for t in range(themes):
                     out[t] += <double>value * row[t]
         block.n_touched = 0
 

@@ -33,6 +33,7 @@ from classify.predict.predictor import Prediction
 from classify.text import printable
 
 OutputFormat = Literal["table", "json", "jsonl", "csv", "parquet"]
+_quote = json.encoder.encode_basestring  # json.dumps of one str with ensure_ascii=False, in C
 _SCORE_COLUMNS_MAX_THEMES = 6  # above this, the table shows the best three scores instead
 
 
@@ -112,17 +113,55 @@ def render_batch(
     """One batch of a stream as text: JSONL lines, CSV rows (no header), or the JSON document's
     records, each indented as in the whole document and ending with ``,\n``; ``""`` for the
     formats a writer renders itself (table, Parquet)."""
-    if fmt not in ("jsonl", "csv", "json"):
+    if fmt == "jsonl":
+        return jsonl_lines(paragraphs, scores, tags, review, themes)
+    if fmt not in ("csv", "json"):
         return ""
     records = batch_records(paragraphs, scores, tags, review, themes)
-    if fmt == "jsonl":
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     if fmt == "csv":
         return csv_rows(records, themes)
     return "".join(
         textwrap.indent(json.dumps(r, ensure_ascii=False, indent=2), "    ") + ",\n"
         for r in records
     )
+
+
+def jsonl_lines(
+    paragraphs: Sequence[InputParagraph],
+    scores: np.ndarray,
+    tags: np.ndarray,
+    review: np.ndarray,
+    themes: Sequence[str],
+) -> str:
+    """The JSONL lines of a batch: exactly ``json.dumps(record, ensure_ascii=False)`` of each of
+    :func:`batch_records`, put together from its pieces (a few times faster on millions of rows).
+
+    Example:
+        >>> p = InputParagraph("<text>", "text:1", 'A "drill".')
+        >>> line = jsonl_lines([p], np.array([[0.9]]), np.array([[True]]), np.array([[False]]),
+        ...                    ["drills"])
+        >>> line == json.dumps(batch_records([p], np.array([[0.9]]), np.array([[True]]),
+        ...                    np.array([[False]]), ["drills"])[0], ensure_ascii=False) + "\\n"
+        True
+    """
+    quoted = [_quote(t) for t in themes]
+    lines = []
+    for p, row_scores, row_tags, row_review in zip(
+        paragraphs, np.round(scores, 6).tolist(), tags.tolist(), review.tolist(), strict=True
+    ):
+        tagged = ", ".join(q for q, on in zip(quoted, row_tags, strict=True) if on)
+        marked = ", ".join(q for q, on in zip(quoted, row_review, strict=True) if on)
+        scored = ", ".join(f"{q}: {s!r}" for q, s in zip(quoted, row_scores, strict=True))
+        lines.append(
+            f'{{"source": {_quote(p.source)}, "id": {_quote(p.id)}, "kind": {_quote(p.kind)}, '
+            f'"start": {_number(p.start)}, "end": {_number(p.end)}, "themes": [{tagged}], '
+            f'"review": [{marked}], "scores": {{{scored}}}, "text": {_quote(p.text)}}}\n'
+        )
+    return "".join(lines)
+
+
+def _number(value: int | None) -> str:
+    return "null" if value is None else str(value)
 
 
 def format_predictions(

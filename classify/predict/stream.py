@@ -13,10 +13,12 @@ import itertools
 import multiprocessing
 import os
 import signal
+import sys
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from multiprocessing.pool import Pool
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,7 +42,7 @@ class TaggedBatch:
     scores: np.ndarray
     tags: np.ndarray
     review: np.ndarray
-    rendered: str  # the batch in the output format, "" for formats a writer renders itself
+    rendered: bytes  # the batch in the output format (UTF-8), b"" for a table or Parquet
 
 
 def tag_stream(
@@ -55,8 +57,9 @@ def tag_stream(
 ) -> Iterator[TaggedBatch]:
     """Each batch of ``paragraphs`` tagged (and rendered in ``fmt``), in input order.
 
-    ``jobs``: worker processes (1: this process; -1: one per core). Workers load the predictor's
-    model bundle from its folder.
+    ``jobs``: worker processes (1: this process; -1: one per core). They are started here, before
+    the first batch is asked for (start them before starting threads of your own: on Linux they
+    are forked, with the predictor already loaded, when this is the process's only thread).
 
     Example:
         >>> from classify.data.inputs import InputStream
@@ -72,12 +75,8 @@ def tag_stream(
         raise ClassifyError(f"--jobs must be at least 1 (or -1: every core), not {jobs}")
     batches = _batches(paragraphs, batch_size)
     if jobs == 1:
-        for batch in batches:
-            yield _tag(predictor, batch, fmt, threshold, top_k)
-        return
-    if predictor.path is None:
-        raise ClassifyError("--jobs needs a model bundle on disk", hint="save it, or use --jobs 1")
-    yield from _in_workers(predictor.path, batches, fmt, threshold, top_k, jobs)
+        return (_tag(predictor, batch, fmt, threshold, top_k) for batch in batches)
+    return _in_workers(_pool(predictor, (fmt, threshold, top_k), jobs), batches, jobs)
 
 
 def _batches(paragraphs: Iterable[InputParagraph], size: int) -> Iterator[list[InputParagraph]]:
@@ -97,24 +96,33 @@ def _tag(
     kinds = [p.kind for p in batch]
     tags, review = predictor.decide(scores, kinds=kinds, threshold=threshold, top_k=top_k)
     rendered = render_batch(fmt, predictor.themes, batch, scores, tags, review)
-    return TaggedBatch(list(batch), scores, tags, review, rendered)
+    return TaggedBatch(list(batch), scores, tags, review, rendered.encode("utf-8"))
+
+
+def _pool(predictor: Predictor, settings: tuple[Any, ...], jobs: int) -> Pool:
+    """``jobs`` worker processes, each with the predictor and the settings of this stream.
+
+    Forked on Linux while this is the only thread: the workers start at once, sharing the loaded
+    model. Otherwise (other threads, other systems) spawned: each loads the model bundle itself.
+    """
+    global _worker
+    if sys.platform == "linux" and threading.active_count() == 1:
+        _worker = (predictor, *settings)  # inherited by the forked workers
+        context = multiprocessing.get_context("fork")
+        return context.Pool(jobs, initializer=_start_worker)
+    if predictor.path is None:
+        raise ClassifyError("--jobs needs a model bundle on disk", hint="save it, or use --jobs 1")
+    context = multiprocessing.get_context("spawn")
+    return context.Pool(jobs, initializer=_start_worker, initargs=(str(predictor.path), *settings))
 
 
 def _in_workers(
-    bundle: Path,
-    batches: Iterator[list[InputParagraph]],
-    fmt: OutputFormat,
-    threshold: Threshold,
-    top_k: int | None,
-    jobs: int,
+    pool: Pool, batches: Iterator[list[InputParagraph]], jobs: int
 ) -> Iterator[TaggedBatch]:
-    # spawn, not fork: a fresh interpreter per worker is safe whatever threads the caller runs
-    context = multiprocessing.get_context("spawn")
-    settings = (str(bundle), fmt, threshold, top_k)
-    with context.Pool(jobs, initializer=_start_worker, initargs=settings) as pool:
+    with pool:
         pending: deque[tuple[list[InputParagraph], Any]] = deque()
         for batch in batches:
-            pending.append((batch, pool.apply_async(_work, (batch,))))
+            pending.append((batch, pool.apply_async(_work, (_columns(batch),))))
             if len(pending) >= _IN_FLIGHT_PER_JOB * jobs:
                 yield _collect(*pending.popleft())
         while pending:
@@ -129,15 +137,31 @@ def _collect(batch: list[InputParagraph], result: Any) -> TaggedBatch:
 _worker: tuple[Any, ...] = ()  # in a worker: (predictor, fmt, threshold, top_k)
 
 
-def _start_worker(bundle: str, fmt: OutputFormat, threshold: Threshold, top_k: int | None) -> None:
+def _start_worker(bundle: str | None = None, *settings: Any) -> None:
+    """A worker's start: the predictor is inherited (fork), or loaded from ``bundle`` (spawn)."""
     global _worker
-    from classify.predict.predictor import Predictor
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    _worker = (Predictor.load(bundle), fmt, threshold, top_k)
+    if bundle is not None:
+        from classify.predict.predictor import Predictor
+
+        _worker = (Predictor.load(bundle), *settings)
 
 
-def _work(batch: list[InputParagraph]) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+def _work(columns: tuple[list, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, bytes]:
     predictor, fmt, threshold, top_k = _worker
+    batch = [InputParagraph(*fields) for fields in zip(*columns, strict=True)]
     tagged = _tag(predictor, batch, fmt, threshold, top_k)
     return tagged.scores, tagged.tags, tagged.review, tagged.rendered
+
+
+def _columns(batch: list[InputParagraph]) -> tuple[list, ...]:
+    """A batch as one list per field: pickled for a worker many times faster than the objects."""
+    return (
+        [p.source for p in batch],
+        [p.id for p in batch],
+        [p.text for p in batch],
+        [p.kind for p in batch],
+        [p.document for p in batch],
+        [p.start for p in batch],
+        [p.end for p in batch],
+    )

@@ -24,7 +24,7 @@ import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 from rich import box
 from rich.console import Console, Group
@@ -47,9 +47,10 @@ if TYPE_CHECKING:
 
 TABLE_ROWS = 500  # paragraphs a table shows; past them, a summary instead of more rows
 TABLE_DOCUMENTS = 100  # documents the summary table lists
+_JSON_OPENING = b'{\n  "paragraphs": [\n'
 # Standard output is held back until this much is ready: a small run that fails on a bad row
 # prints nothing (as a file is not written); a large one streams.
-HOLD_CHARS = 1 << 20
+HOLD_BYTES = 1 << 20
 
 
 class Writer:
@@ -85,7 +86,7 @@ def open_writer(
     if output is None:
         if console is None:
             raise ValueError("open_writer needs an output file or a console")
-        writer = _writer(fmt, _Held(console.file), console, themes)
+        writer = _writer(fmt, _Held(_binary(console.file)), console, themes)
         yield writer
         writer.finish()
         return
@@ -96,7 +97,7 @@ def open_writer(
                 yield writer
                 writer.finish()
             else:
-                with open(partial, "w", encoding="utf-8", newline="") as handle:
+                with open(partial, "wb") as handle:
                     writer = _writer(fmt, handle, None, themes)
                     yield writer
                     writer.finish()
@@ -105,7 +106,7 @@ def open_writer(
 
 
 def _writer(
-    fmt: OutputFormat, handle: TextIO, console: Console | None, themes: Sequence[str]
+    fmt: OutputFormat, handle: BinaryIO, console: Console | None, themes: Sequence[str]
 ) -> Writer:
     if fmt == "table":
         return TableWriter(handle, console, themes)
@@ -113,22 +114,22 @@ def _writer(
 
 
 class TextWriter(Writer):
-    """JSONL, CSV or JSON, written as the batches come (each batch already rendered)."""
+    """JSONL, CSV or JSON, written as the batches come (each batch already rendered, in UTF-8)."""
 
-    def __init__(self, fmt: OutputFormat, handle: TextIO, themes: Sequence[str]) -> None:
+    def __init__(self, fmt: OutputFormat, handle: BinaryIO, themes: Sequence[str]) -> None:
         super().__init__(themes)
         self.fmt, self.handle = fmt, handle
         self._started = False
-        self._held = ""  # JSON: the last records, whose final comma may be the document's last
+        self._held = b""  # JSON: the last records, whose final comma may be the document's last
 
     def add(self, batch: TaggedBatch) -> None:
         super().add(batch)
         if not self._started:
             self._started = True
             if self.fmt == "csv":
-                self.handle.write(csv_header(self.themes))
+                self.handle.write(csv_header(self.themes).encode("utf-8"))
             elif self.fmt == "json":
-                self.handle.write('{\n  "paragraphs": [\n')
+                self.handle.write(_JSON_OPENING)
         if self.fmt == "json":
             self.handle.write(self._held)
             self._held = batch.rendered
@@ -140,12 +141,10 @@ class TextWriter(Writer):
         if self.fmt == "json":
             documents = [asdict(s) for s in self.documents.summaries()]
             listed = json.dumps(documents, ensure_ascii=False, indent=2)
-            records = self._held.removesuffix(",\n") + "\n" if self._held else ""
-            opening = "" if self._started else '{\n  "paragraphs": [\n'
-            self.handle.write(
-                opening + records + "  ],\n"
-                f'  "documents": {textwrap.indent(listed, "  ").lstrip()}\n}}\n'
-            )
+            records = self._held.removesuffix(b",\n") + b"\n" if self._held else b""
+            closing = f'  ],\n  "documents": {textwrap.indent(listed, "  ").lstrip()}\n}}\n'
+            opening = b"" if self._started else _JSON_OPENING
+            self.handle.write(opening + records + closing.encode("utf-8"))
         if isinstance(self.handle, _Held):
             self.handle.release()
         self.handle.flush()
@@ -201,7 +200,7 @@ class TableWriter(Writer):
     """A table per source and the documents' summary; past TABLE_ROWS paragraphs, the first
     ones, then every theme's count over all paragraphs, and a hint."""
 
-    def __init__(self, handle: TextIO, console: Console | None, themes: Sequence[str]) -> None:
+    def __init__(self, handle: BinaryIO, console: Console | None, themes: Sequence[str]) -> None:
         super().__init__(themes)
         self.handle, self.console = handle, console
         self.records: list[dict[str, Any]] = []
@@ -238,7 +237,7 @@ class TableWriter(Writer):
         if self.console is not None:
             self.console.print(Group(*parts))
         else:
-            self.handle.write(render_text(Group(*parts)))
+            self.handle.write(render_text(Group(*parts)).encode("utf-8"))
 
     def _summary(self) -> list[Any]:
         total = self.paragraphs
@@ -255,28 +254,46 @@ class TableWriter(Writer):
 
 
 class _Held:
-    """A text stream that keeps what is written until :data:`HOLD_CHARS` of it are ready (or
+    """A binary stream that keeps what is written until :data:`HOLD_BYTES` of it are ready (or
     :meth:`release`), then passes everything on as it comes."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
-        self.held: list[str] | None = []
+        self.held: list[bytes] | None = []
         self.size = 0
 
-    def write(self, text: str) -> None:
+    def write(self, data: bytes) -> None:
         if self.held is None:
-            self.stream.write(text)
+            self.stream.write(data)
             return
-        self.held.append(text)
-        self.size += len(text)
-        if self.size >= HOLD_CHARS:
+        self.held.append(data)
+        self.size += len(data)
+        if self.size >= HOLD_BYTES:
             self.release()
 
     def release(self) -> None:
         if self.held is not None:
-            self.stream.write("".join(self.held))
+            self.stream.write(b"".join(self.held))
             self.held = None
 
     def flush(self) -> None:
         if self.held is None:
             self.stream.flush()
+
+
+def _binary(stream: TextIO) -> BinaryIO:
+    """The byte stream under a text stream (standard output's), or one that decodes into it."""
+    stream.flush()
+    buffer = getattr(stream, "buffer", None)
+    return buffer if buffer is not None else _Decoding(stream)  # type: ignore[return-value]
+
+
+class _Decoding:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, data: bytes) -> None:
+        self.stream.write(data.decode("utf-8"))
+
+    def flush(self) -> None:
+        self.stream.flush()
