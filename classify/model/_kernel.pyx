@@ -23,7 +23,7 @@ columns of the words it has seen (most words of a text are frequent ones); and k
 column's idf and weights in one 64-byte row, fetched ahead of the weighting.
 """
 
-from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from libc.math cimport logf, sqrt
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport qsort
@@ -55,7 +55,7 @@ cdef int PREFETCH = 32  # weight rows fetched ahead of use: their loads overlap
 # char_wb blocks remember the n-gram columns of the words they have seen: most words of a text
 # are frequent ones, and one exact lookup of the word replaces a lookup per n-gram
 cdef Py_ssize_t MEMO_WORD_MAX = 24  # longer words are rare: looked up n-gram by n-gram
-cdef Py_ssize_t MEMO_ENTRIES = 1 << 15  # words remembered before the memo starts over
+cdef Py_ssize_t MEMO_ENTRIES = 1 << 17  # words remembered before the memo starts over
 # 1 + log(count) in float32 for the counts nearly every n-gram has (logf's own values)
 cdef float SUBLINEAR[256]
 for _count in range(1, 256):
@@ -693,7 +693,9 @@ cdef inline uint64_t word_hash(const uint32_t* cps, Py_ssize_t length) noexcept 
 
 cdef int memo_init(Memo* memo) except -1:
     cdef uint64_t size = 2 * <uint64_t>MEMO_ENTRIES
-    memo.slots = <uint64_t*>PyMem_Malloc(2 * size * sizeof(uint64_t))
+    # zeroed by calloc: the system maps zero pages as they are first touched, so a model loads
+    # without writing megabytes of empty slots
+    memo.slots = <uint64_t*>PyMem_Calloc(2 * size, sizeof(uint64_t))
     if memo.slots == NULL:
         raise MemoryError()
     memo.mask = size - 1
@@ -701,7 +703,8 @@ cdef int memo_init(Memo* memo) except -1:
     while size > 1:
         size //= 2
         memo.shift -= 1
-    memo_clear(memo)
+    memo.n_entries = 0
+    memo.used = 0
     return 0
 
 
