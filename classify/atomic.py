@@ -17,18 +17,8 @@ def write_file_atomically(path: str | Path, data: bytes) -> None:
     Example:
         >>> write_file_atomically("/tmp/classify-example.txt", b"ok")
     """
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
+    with atomic_path(path) as partial, open(partial, "wb") as handle:
+        handle.write(data)
 
 
 def fsync_tree(folder: Path) -> None:

@@ -88,13 +88,19 @@ def partial_folder(directory: Path, version: str) -> Iterator[Path]:
     so a cleanup never sees it unlocked. On failure or Ctrl-C it is removed.
     """
     partial = directory / f".{version}.partial"
-    with locked(directory):
-        partial.mkdir()
-        held = _lock_folder(partial)
-    try:
+    held = None
+    try:  # from before mkdir: a Ctrl-C just after it must remove the folder too
+        with locked(directory):
+            partial.mkdir()
+            held = _lock_folder(partial)
         yield partial
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)
+        # Ctrl-C inside a zip write (np.savez, skops) surfaces as zipfile's ValueError about an
+        # open writing handle, raised while closing; the user pressed Ctrl-C, so say that.
+        interrupted = isinstance(exc.__context__, KeyboardInterrupt)
+        if interrupted and not isinstance(exc, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
         raise
     finally:
         if held is not None:

@@ -65,9 +65,12 @@ class ScoringEngine:
         self.outputs = [dict(output) for output in spec["outputs"]]
         if not len(self.outputs) == self.coef.shape[1] == len(self.intercept):
             raise ValueError("outputs, weights and intercepts disagree on the number of themes")
-        for output in self.outputs:
+        for j, output in enumerate(self.outputs):
             if output.get("kind") not in OUTPUT_KINDS:
                 raise ValueError(f"unknown output kind {output.get('kind')!r}")
+            if output["kind"] == "isotonic":  # checked and kept once, not on every batch
+                output["x"] = _array(arrays, f"theme{j}.isotonic_x", np.float64)
+                output["y"] = _array(arrays, f"theme{j}.isotonic_y", np.float64)
         self._kernel = _kernel.Kernel(blocks, self.coef, self.float32_dot)
 
     @property
@@ -97,10 +100,11 @@ class ScoringEngine:
         decisions = self.decision_values(texts)
         scores = np.empty(decisions.shape, dtype=np.float64)
         for j, output in enumerate(self.outputs):
-            scores[:, j] = self._output(j, output, decisions[:, j])
+            scores[:, j] = self._output(output, decisions[:, j])
         return scores
 
-    def _output(self, j: int, output: Mapping[str, Any], decision: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def _output(output: Mapping[str, Any], decision: np.ndarray) -> np.ndarray:
         kind = output["kind"]
         if kind == "logistic":
             return _expit(decision)
@@ -112,8 +116,7 @@ class ScoringEngine:
         if kind == "sigmoid":  # Platt scaling of CalibratedClassifierCV
             probability = _expit(-(float(output["a"]) * decision + float(output["b"])))
         else:  # isotonic calibration: clipped to the fitted range, then linear interpolation
-            x = _array(self.arrays, f"theme{j}.isotonic_x", np.float64)
-            y = _array(self.arrays, f"theme{j}.isotonic_y", np.float64)
+            x, y = output["x"], output["y"]
             clipped = np.clip(decision, float(output["x_min"]), float(output["x_max"]))
             probability = np.interp(clipped, x, y) if len(x) > 1 else np.full(decision.shape, y[0])
         # CalibratedClassifierCV rounds probabilities a hair above 1 down to 1

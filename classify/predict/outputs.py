@@ -48,17 +48,7 @@ def prediction_records(
         ['drills']
     """
     return [
-        {
-            "source": p.source,
-            "id": p.id,
-            "kind": p.kind,
-            "start": p.start,
-            "end": p.end,
-            "themes": list(prediction.themes),
-            "review": list(prediction.review),
-            "scores": prediction.scores,
-            "text": p.text,
-        }
+        _record(p, list(prediction.themes), list(prediction.review), prediction.scores)
         for p, prediction in zip(paragraphs, predictions, strict=True)
     ]
 
@@ -81,17 +71,12 @@ def batch_records(
     """
     names = list(themes)
     return [
-        {
-            "source": p.source,
-            "id": p.id,
-            "kind": p.kind,
-            "start": p.start,
-            "end": p.end,
-            "themes": [n for n, on in zip(names, row_tags, strict=True) if on],
-            "review": [n for n, on in zip(names, row_review, strict=True) if on],
-            "scores": dict(zip(names, row_scores, strict=True)),
-            "text": p.text,
-        }
+        _record(
+            p,
+            [n for n, on in zip(names, row_tags, strict=True) if on],
+            [n for n, on in zip(names, row_review, strict=True) if on],
+            dict(zip(names, row_scores, strict=True)),
+        )
         for p, row_scores, row_tags, row_review in zip(
             paragraphs,
             np.round(scores, 6).tolist(),
@@ -100,6 +85,22 @@ def batch_records(
             strict=True,
         )
     ]
+
+
+def _record(
+    p: InputParagraph, themes: list[str], review: list[str], scores: dict[str, float]
+) -> dict[str, Any]:
+    return {
+        "source": p.source,
+        "id": p.id,
+        "kind": p.kind,
+        "start": p.start,
+        "end": p.end,
+        "themes": themes,
+        "review": review,
+        "scores": scores,
+        "text": p.text,
+    }
 
 
 def render_batch(
