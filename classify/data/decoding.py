@@ -10,7 +10,9 @@ file decodes, so that a bad byte near the end stops the read before any row is u
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -34,14 +36,8 @@ def read_document(path: str | Path, *, encoding: str = "utf-8", errors: str = "s
         'Kazakhstani security agencies '
     """
     path = Path(path)
-    try:
+    with _reading(path):
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise ClassifyError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise ClassifyError(f"{path} is a directory, not a document") from None
-    except OSError as exc:
-        raise ClassifyError(f"{path}: cannot read it ({exc.strerror})") from None
     return decode_text(data, str(path), encoding=encoding, errors=errors)
 
 
@@ -95,13 +91,23 @@ def open_table(path: Path, *, encoding: str = "utf-8", errors: str = "strict") -
     """
     codec = _codec(encoding)
     try:
-        if errors not in ("replace", "ignore"):  # those never fail, nor leave surrogates
-            _check_decodes(path, codec, encoding, errors)
-        return open(path, encoding=codec, errors=errors, newline="")
-    except FileNotFoundError:
-        raise ClassifyError(f"no such file: {path}") from None
+        with _reading(path):
+            if errors not in ("replace", "ignore"):  # those never fail, nor leave surrogates
+                _check_decodes(path, codec, encoding, errors)
+            return open(path, encoding=codec, errors=errors, newline="")
     except LookupError:
         raise ClassifyError(f"unknown encoding {encoding!r} or error handler {errors!r}") from None
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn the OS errors of reading ``path`` into one-line :class:`ClassifyError` messages."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise ClassifyError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise ClassifyError(f"{path} is a directory, not a file") from None
     except OSError as exc:
         raise ClassifyError(f"{path}: cannot read it ({exc.strerror})") from None
 
