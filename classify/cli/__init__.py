@@ -11,7 +11,17 @@ from importlib import import_module
 from typing import Any
 
 # in the order `classify --help` lists them
-COMMANDS = ("runs", "compare", "evaluate", "predict", "promote", "segment", "train", "tune")
+COMMANDS = (
+    "runs",
+    "compare",
+    "evaluate",
+    "explain",
+    "predict",
+    "promote",
+    "segment",
+    "train",
+    "tune",
+)
 
 
 def main() -> None:

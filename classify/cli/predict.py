@@ -84,6 +84,12 @@ def predict_command(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bar on the terminal.")
     ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain", help="Add each paragraph's rationale: the words behind its themes."
+        ),
+    ] = False,
 ) -> None:
     """Tag paragraphs with themes; whole documents are segmented and summarised."""
     from classify.data.inputs import InputStream, ReadOptions
@@ -106,7 +112,9 @@ def predict_command(
         predictor = load_predictor(model, tracking_uri)
     else:
         predictor = Predictor.load(Path(model))
-    batches = tag_stream(predictor, paragraphs, fmt=fmt, threshold=cutoffs, top_k=top_k, jobs=jobs)
+    batches = tag_stream(
+        predictor, paragraphs, fmt=fmt, threshold=cutoffs, top_k=top_k, jobs=jobs, explain=explain
+    )
     shown = (
         not quiet
         and stderr.is_terminal
@@ -115,7 +123,7 @@ def predict_command(
         )
     )
     with (
-        open_writer(fmt, output, stdout, predictor.themes) as writer,
+        open_writer(fmt, output, stdout, predictor.themes, explain=explain) as writer,
         progress(paragraphs, shown) as update,
     ):
         for batch in batches:

@@ -615,20 +615,18 @@ cdef class Kernel:
                                             m + 1))
         return 0
 
-    cdef void _weigh(self, Block* block, double* out) noexcept:
+    cdef void _tfidf(self, Block* block) noexcept:
         """TfidfTransformer's weighting of the counted columns (sublinear tf, idf, l2 norm, all
-        in float32 like the fitted vectorizer), times the weights, added to ``out`` (or to the
-        float32 sums); then the block's counts are cleared for the next paragraph."""
-        cdef Py_ssize_t k, t, n = block.n_touched, width = self.width, themes = self.n_themes
+        in float32 like the fitted vectorizer) into ``block.values``, in the order of
+        ``block.touched`` (column order for a float32 model); the counts are cleared."""
+        cdef Py_ssize_t k, n = block.n_touched, width = self.width
         cdef int32_t count
         cdef float tf, value
         cdef double total = 0.0, norm
-        cdef const double* row
         cdef const double* rows = self.rows + block.first_column * width
         cdef int32_t* touched = block.touched
         cdef int32_t* counts = block.counts
         cdef float* values = block.values
-        cdef float* sums32 = self.sums32
         if self.float32_dot:  # scipy adds the products in float32, in column order
             qsort(touched, n, sizeof(int32_t), compare_columns)
         for k in range(n):
@@ -645,12 +643,23 @@ cdef class Kernel:
             value = <float>(<double>tf * rows[touched[k] * width])  # times idf
             values[k] = value
             total += <double>(<float>(<double>value * value))
-        norm = sqrt(total)
-        for k in range(n):
-            value = values[k]
-            if total != 0.0:
-                value = <float>(<double>value / norm)
-            row = rows + touched[k] * width + 1
+        if total != 0.0:
+            norm = sqrt(total)
+            for k in range(n):
+                values[k] = <float>(<double>values[k] / norm)
+
+    cdef void _weigh(self, Block* block, double* out) noexcept:
+        """The block's feature values (:meth:`_tfidf`) times the weights, added to ``out`` (or
+        to the float32 sums); then the block is ready for the next paragraph."""
+        cdef Py_ssize_t k, t, width = self.width, themes = self.n_themes
+        cdef float value
+        cdef const double* row
+        cdef const double* rows = self.rows + block.first_column * width
+        cdef float* sums32 = self.sums32
+        self._tfidf(block)
+        for k in range(block.n_touched):
+            value = block.values[k]
+            row = rows + block.touched[k] * width + 1
             if self.float32_dot:
                 for t in range(themes):
                     sums32[t] = sums32[t] + value * <float>row[t]
@@ -658,6 +667,26 @@ cdef class Kernel:
                 for t in range(themes):
                     out[t] += <double>value * row[t]
         block.n_touched = 0
+
+    def features(self, item):
+        """The TF-IDF features of one text (a ``str`` or a tuple of chunks, as in
+        :meth:`decision_values`): per block, a list of ``(column, value)`` pairs, ``column`` in
+        the union of the blocks and ``value`` the float32 value the scores are computed from."""
+        cdef Py_ssize_t b, k
+        cdef Block* block
+        if isinstance(item, str):
+            self._count(item)
+        else:
+            for chunk in item:
+                self._count(chunk)
+        found = []
+        for b in range(self.n_blocks):
+            block = &self.blocks[b]
+            self._tfidf(block)
+            found.append([(block.first_column + block.touched[k], block.values[k])
+                          for k in range(block.n_touched)])
+            block.n_touched = 0
+        return found
 
 
 cdef int compare_columns(const void* a, const void* b) noexcept nogil:

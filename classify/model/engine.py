@@ -72,6 +72,8 @@ class ScoringEngine:
                 output["x"] = _array(arrays, f"theme{j}.isotonic_x", np.float64)
                 output["y"] = _array(arrays, f"theme{j}.isotonic_y", np.float64)
         self._kernel = _kernel.Kernel(blocks, self.coef, self.float32_dot)
+        sizes = [len(block["offsets"]) - 1 for block in blocks]
+        self._block_starts = np.cumsum([0, *sizes]).tolist()  # each block's first column
 
     @property
     def n_themes(self) -> int:
@@ -83,17 +85,79 @@ class ScoringEngine:
         Texts longer than ``long_text_chars`` are counted chunk by chunk, as the pipeline counts
         them (:func:`chunks`), so memory stays bounded at any length.
         """
-        items: list[str | tuple[str, ...]] = [
-            normalise_text(text)
-            if len(text) <= self.long_text_chars
-            else tuple(normalise_text(chunk) for chunk in chunks(text, self.long_text_chars))
-            for text in texts
-        ]
+        items = [self._item(text) for text in texts]
         out = np.zeros((len(items), self.n_themes), dtype=np.float64)
         self._kernel.decision_values(items, out)
         if self.float32_dot:
             return out.astype(np.float32) + self.intercept
         return out + self.intercept
+
+    def _item(self, text: str) -> str | tuple[str, ...]:
+        if len(text) <= self.long_text_chars:
+            return normalise_text(text)
+        return tuple(normalise_text(chunk) for chunk in chunks(text, self.long_text_chars))
+
+    def features(self, text: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The TF-IDF features of one text, per block: its columns (in the union of the blocks)
+        and their float32 values, exactly those the decision values are computed from.
+
+        Example:
+            >>> engine = predictor.engine
+            >>> columns, values = engine.features("A drill.")[0]
+            >>> bool(np.isclose(np.sum(values.astype(float) ** 2), 1.0))  # l2-normalised
+            True
+        """
+        found = []
+        for pairs in self._kernel.features(self._item(text)):
+            columns = np.array([c for c, _ in pairs], dtype=np.int64)
+            found.append((columns, np.array([v for _, v in pairs], dtype=np.float32)))
+        return found
+
+    def block_settings(self, block: int) -> dict[str, Any]:
+        """A feature block's analyzer, n-gram range and stop words (a frozenset).
+
+        Example:
+            >>> predictor.engine.block_settings(0)["analyzer"]
+            'word'
+        """
+        spec = self.spec["blocks"][block]
+        stop = _decode(
+            self.arrays[f"block{block}.stop_terms"], self.arrays[f"block{block}.stop_offsets"]
+        )
+        return {
+            "analyzer": spec["analyzer"],
+            "ngram_range": tuple(spec["ngram_range"]),
+            "stop_words": frozenset(stop),
+        }
+
+    def terms(self, columns: Sequence[int] | np.ndarray) -> list[str]:
+        """The n-grams of feature ``columns`` (in the union of the blocks), in order.
+
+        Example:
+            >>> engine = predictor.engine
+            >>> engine.terms(engine.features("A drill.")[0][0][:1])
+            ['drill']
+        """
+        columns = np.asarray(columns, dtype=np.int64)
+        blocks = np.searchsorted(self._block_starts, columns, side="right") - 1
+        if len(columns) and (blocks.min() < 0 or blocks.max() >= len(self._block_starts) - 1):
+            raise IndexError("a feature column outside the model's blocks")
+        found: list[str] = [""] * len(columns)
+        for block in np.unique(blocks).tolist():
+            where = np.flatnonzero(blocks == block)
+            offsets = self.arrays[f"block{block}.offsets"]
+            local = columns[where] - self._block_starts[block]
+            starts, ends = offsets[local], offsets[local + 1]
+            # every term's code points gathered at once, decoded once, then cut apart
+            lengths = ends - starts
+            bounds = np.concatenate([[0], np.cumsum(lengths)])
+            gather = np.repeat(starts - bounds[:-1], lengths) + np.arange(bounds[-1])
+            cps = self.arrays[f"block{block}.terms"][gather]
+            text = cps.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
+            cuts = bounds.tolist()
+            for k, position in enumerate(where.tolist()):
+                found[position] = text[cuts[k] : cuts[k + 1]]
+        return found
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Scores in [0, 1], shape ``(len(texts), themes)``, as ``theme_scores`` gives them."""
@@ -165,6 +229,11 @@ def code_points(terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(joined, dtype=np.uint32).copy(), offsets
 
 
+def _decode(cps: np.ndarray, offsets: np.ndarray) -> list[str]:
+    text = cps.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    return [text[start:end] for start, end in pairwise(offsets.tolist())]
+
+
 def terms_of(spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> dict[str, list[str]]:
     """Each block's vocabulary as strings in column order, by the block's path in the pipeline.
 
@@ -175,7 +244,5 @@ def terms_of(spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> dict[
     vocabularies = {}
     for b, block in enumerate(spec["blocks"]):
         cps, offsets = arrays[f"block{b}.terms"], arrays[f"block{b}.offsets"]
-        text = cps.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
-        bounds = offsets.tolist()
-        vocabularies[block["name"]] = [text[start:end] for start, end in pairwise(bounds)]
+        vocabularies[block["name"]] = _decode(cps, offsets)
     return vocabularies

@@ -29,12 +29,14 @@ from classify.data.labels import abbreviate
 from classify.data.rows import CSV_LINE_END
 from classify.errors import ClassifyError
 from classify.predict.documents import DocumentSummary
+from classify.predict.explain import Explanation
 from classify.predict.predictor import Prediction
 from classify.text import printable
 
 OutputFormat = Literal["table", "json", "jsonl", "csv", "parquet"]
 _quote = json.encoder.encode_basestring  # json.dumps of one str with ensure_ascii=False, in C
 _SCORE_COLUMNS_MAX_THEMES = 6  # above this, the table shows the best three scores instead
+RATIONALE_TERMS = 5  # terms per theme that --explain adds to every row
 
 
 def prediction_records(
@@ -59,9 +61,11 @@ def batch_records(
     tags: np.ndarray,
     review: np.ndarray,
     themes: Sequence[str],
+    explanations: Sequence[Explanation] | None = None,
 ) -> list[dict[str, Any]]:
     """:func:`prediction_records` from a batch's score, tag and review matrices (scores rounded
-    to 6 places, as :class:`Prediction` holds them).
+    to 6 places, as :class:`Prediction` holds them), with each row's ``rationale`` when
+    ``explanations`` are given.
 
     Example:
         >>> p = InputParagraph("<text>", "text:1", "Police drill.")
@@ -70,27 +74,34 @@ def batch_records(
         {'drills': 0.9}
     """
     names = list(themes)
+    rationales = _rationales(explanations, len(paragraphs))
     return [
         _record(
             p,
             [n for n, on in zip(names, row_tags, strict=True) if on],
             [n for n, on in zip(names, row_review, strict=True) if on],
             dict(zip(names, row_scores, strict=True)),
+            rationale,
         )
-        for p, row_scores, row_tags, row_review in zip(
+        for p, row_scores, row_tags, row_review, rationale in zip(
             paragraphs,
             np.round(scores, 6).tolist(),
             tags.tolist(),
             review.tolist(),
+            rationales,
             strict=True,
         )
     ]
 
 
 def _record(
-    p: InputParagraph, themes: list[str], review: list[str], scores: dict[str, float]
+    p: InputParagraph,
+    themes: list[str],
+    review: list[str],
+    scores: dict[str, float],
+    rationale: dict[str, list[list[Any]]] | None = None,
 ) -> dict[str, Any]:
-    return {
+    record = {
         "source": p.source,
         "id": p.id,
         "kind": p.kind,
@@ -99,8 +110,34 @@ def _record(
         "themes": themes,
         "review": review,
         "scores": scores,
-        "text": p.text,
     }
+    if rationale is not None:
+        record["rationale"] = rationale
+    record["text"] = p.text
+    return record
+
+
+def rationale_record(explanation: Explanation) -> dict[str, list[list[Any]]]:
+    """The top terms pushing each assigned or review theme up, as ``--explain`` adds them to a
+    row: ``{theme: [[term, contribution], ...]}``.
+
+    Example:
+        >>> record = rationale_record(predictor.explain(["Police rehearsed a hostage rescue."])[0])
+        >>> list(record), [type(value) for value in record["drills"][0]]
+        (['drills'], [<class 'str'>, <class 'float'>])
+    """
+    return {
+        theme: [[text, contribution] for text, contribution in terms]
+        for theme, terms in explanation.top_terms(RATIONALE_TERMS).items()
+    }
+
+
+def _rationales(
+    explanations: Sequence[Explanation] | None, rows: int
+) -> list[dict[str, list[list[Any]]] | None]:
+    if explanations is None:
+        return [None] * rows
+    return [rationale_record(e) for e in explanations]
 
 
 def render_batch(
@@ -110,15 +147,16 @@ def render_batch(
     scores: np.ndarray,
     tags: np.ndarray,
     review: np.ndarray,
+    explanations: Sequence[Explanation] | None = None,
 ) -> str:
     """One batch of a stream as text: JSONL lines, CSV rows (no header), or the JSON document's
     records, each indented as in the whole document and ending with ``,\n``; ``""`` for the
-    formats a writer renders itself (table, Parquet)."""
+    formats a writer renders itself (table, Parquet, HTML)."""
     if fmt == "jsonl":
-        return jsonl_lines(paragraphs, scores, tags, review, themes)
+        return jsonl_lines(paragraphs, scores, tags, review, themes, explanations)
     if fmt not in ("csv", "json"):
         return ""
-    records = batch_records(paragraphs, scores, tags, review, themes)
+    records = batch_records(paragraphs, scores, tags, review, themes, explanations)
     if fmt == "csv":
         return csv_rows(records, themes)
     return "".join(
@@ -133,6 +171,7 @@ def jsonl_lines(
     tags: np.ndarray,
     review: np.ndarray,
     themes: Sequence[str],
+    explanations: Sequence[Explanation] | None = None,
 ) -> str:
     """The JSONL lines of a batch: exactly ``json.dumps(record, ensure_ascii=False)`` of each of
     :func:`batch_records`, put together from its pieces (a few times faster on millions of rows).
@@ -147,16 +186,27 @@ def jsonl_lines(
     """
     quoted = [_quote(t) for t in themes]
     lines = []
-    for p, row_scores, row_tags, row_review in zip(
-        paragraphs, np.round(scores, 6).tolist(), tags.tolist(), review.tolist(), strict=True
-    ):
+    rows = zip(
+        paragraphs,
+        np.round(scores, 6).tolist(),
+        tags.tolist(),
+        review.tolist(),
+        _rationales(explanations, len(paragraphs)),
+        strict=True,
+    )
+    for p, row_scores, row_tags, row_review, rationale in rows:
         tagged = ", ".join(q for q, on in zip(quoted, row_tags, strict=True) if on)
         marked = ", ".join(q for q, on in zip(quoted, row_review, strict=True) if on)
         scored = ", ".join(f"{q}: {s!r}" for q, s in zip(quoted, row_scores, strict=True))
+        why = (
+            ""
+            if rationale is None
+            else f'"rationale": {json.dumps(rationale, ensure_ascii=False)}, '
+        )
         lines.append(
             f'{{"source": {_quote(p.source)}, "id": {_quote(p.id)}, "kind": {_quote(p.kind)}, '
             f'"start": {_number(p.start)}, "end": {_number(p.end)}, "themes": [{tagged}], '
-            f'"review": [{marked}], "scores": {{{scored}}}, "text": {_quote(p.text)}}}\n'
+            f'"review": [{marked}], "scores": {{{scored}}}, {why}"text": {_quote(p.text)}}}\n'
         )
     return "".join(lines)
 
@@ -234,6 +284,9 @@ def _source_table(source: str, rows: Sequence[dict[str, Any]], themes: Sequence[
             table.add_column(header, justify="right", no_wrap=True, min_width=4)
     else:
         table.add_column("best scores", min_width=12)
+    explained = any("rationale" in record for record in rows)
+    if explained:  # --explain: the words behind the themes
+        table.add_column("why", overflow="fold", min_width=12, max_width=30)
     table.add_column("text", overflow="ellipsis", no_wrap=True, min_width=16, ratio=1)
     for record in rows:
         tagged = set(record["themes"])
@@ -250,9 +303,19 @@ def _source_table(source: str, rows: Sequence[dict[str, Any]], themes: Sequence[
         else:
             best = sorted(record["scores"].items(), key=lambda kv: -kv[1])[:3]
             cells.append(", ".join(f"{t} {s:.2f}" for t, s in best))
+        if explained:
+            cells.append(_why(record.get("rationale") or {}))
         cells.append(_one_line(record["text"]))
         table.add_row(*cells)
     return table
+
+
+def _why(rationale: dict[str, list[list[Any]]]) -> str:
+    """``drills: rehearsed, hostages, airport`` for each theme of a row's rationale."""
+    return "; ".join(
+        f"{theme}: {', '.join(printable(text) for text, _ in terms[:3])}"
+        for theme, terms in rationale.items()
+    )
 
 
 def _one_line(text: str, limit: int = 2_000) -> str:
@@ -286,10 +349,10 @@ def _score_cell(score: float, tagged: bool) -> Text:
     return Text(f"{score:.2f}", style="bold green" if tagged else "dim")
 
 
-def csv_header(themes: Sequence[str]) -> str:
-    """The header line of the CSV format."""
+def csv_header(themes: Sequence[str], *, explain: bool = False) -> str:
+    """The header line of the CSV format (with a ``rationale`` column, JSON, for ``--explain``)."""
     columns = ["source", "id", "kind", "start", "end", "themes", "review"]
-    columns += [f"score_{t}" for t in themes] + ["text"]
+    columns += [f"score_{t}" for t in themes] + (["rationale"] if explain else []) + ["text"]
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator=CSV_LINE_END).writerow(columns)
     return buffer.getvalue()
@@ -304,10 +367,12 @@ def csv_rows(records: Sequence[dict[str, Any]], themes: Sequence[str]) -> str:
             [r["source"], r["id"], r["kind"], r["start"], r["end"], ";".join(r["themes"])]
             + [";".join(r.get("review", ()))]
             + [r["scores"][t] for t in themes]
+            + ([json.dumps(r["rationale"], ensure_ascii=False)] if "rationale" in r else [])
             + [r["text"]]
         )
     return buffer.getvalue()
 
 
 def _csv(records: Sequence[dict[str, Any]], themes: Sequence[str]) -> str:
-    return csv_header(themes) + csv_rows(records, themes)
+    explain = bool(records) and "rationale" in records[0]
+    return csv_header(themes, explain=explain) + csv_rows(records, themes)

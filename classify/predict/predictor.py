@@ -25,6 +25,7 @@ from classify.errors import ClassifyError
 from classify.model.bundle import Bundle, load_bundle
 from classify.model.decision import apply_thresholds, resolve_thresholds, review_matrix
 from classify.model.engine import ScoringEngine
+from classify.predict.explain import Explanation, explain_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -155,6 +156,27 @@ class Predictor:
         scores = self.scores(texts)
         tags = self.tag(scores, threshold=threshold, top_k=top_k)
         return self._predictions(scores, tags, self.review_marks(scores, tags, threshold))
+
+    def explain(
+        self, texts: Sequence[str], *, threshold: Threshold = None, top_k: int | None = None
+    ) -> list[Explanation]:
+        """Why each text got its themes: for every assigned theme, theme in review and the
+        nearest miss, the words that pushed its score up or down, with exact contributions
+        (see :mod:`classify.predict.explain`).
+
+        Example:
+            >>> rationale = predictor.explain(["Police rehearsed a hostage rescue."])[0].themes[0]
+            >>> rationale.theme, rationale.reason
+            ('drills', 'assigned')
+            >>> total = rationale.intercept + rationale.unplaced
+            >>> bool(abs(total + sum(t.contribution for t in rationale.terms) - rationale.decision)
+            ...      < 1e-9)
+            True
+        """
+        texts = _check_texts(texts)
+        scores = self.scores(texts)
+        tags, review = self.decide(scores, threshold=threshold, top_k=top_k)
+        return explain_rows(self.engine, self.themes, texts, scores, tags, review)
 
     def review_marks(
         self, scores: np.ndarray, tags: np.ndarray, threshold: Threshold = None

@@ -25,6 +25,7 @@ import numpy as np
 
 from classify.data.inputs import InputParagraph
 from classify.errors import ClassifyError
+from classify.predict.explain import Explanation, explain_rows
 from classify.predict.outputs import OutputFormat, render_batch
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class TaggedBatch:
     tags: np.ndarray
     review: np.ndarray
     rendered: bytes  # the batch in the output format (UTF-8), b"" for a table or Parquet
+    explanations: list[Explanation] | None = None  # with explain=True: one per paragraph
 
 
 def tag_stream(
@@ -54,12 +56,15 @@ def tag_stream(
     top_k: int | None = None,
     jobs: int = 1,
     batch_size: int = BATCH_SIZE,
+    explain: bool = False,
 ) -> Iterator[TaggedBatch]:
     """Each batch of ``paragraphs`` tagged (and rendered in ``fmt``), in input order.
 
     ``jobs``: worker processes (1: this process; -1: one per core). They are started here, before
     the first batch is asked for (start them before starting threads of your own: on Linux they
     are forked, with the predictor already loaded, when this is the process's only thread).
+    ``explain``: each batch carries its paragraphs' rationales (:mod:`classify.predict.explain`),
+    and the rendered rows their top terms.
 
     Example:
         >>> from classify.data.inputs import InputStream
@@ -74,9 +79,10 @@ def tag_stream(
     if jobs < 1:
         raise ClassifyError(f"--jobs must be at least 1 (or -1: every core), not {jobs}")
     batches = _batches(paragraphs, batch_size)
+    settings = (fmt, threshold, top_k, explain)
     if jobs == 1:
-        return (_tag(predictor, batch, fmt, threshold, top_k) for batch in batches)
-    return _in_workers(_pool(predictor, (fmt, threshold, top_k), jobs), batches, jobs)
+        return (_tag(predictor, batch, *settings) for batch in batches)
+    return _in_workers(_pool(predictor, settings, jobs), batches, jobs)
 
 
 def _batches(paragraphs: Iterable[InputParagraph], size: int) -> Iterator[list[InputParagraph]]:
@@ -91,12 +97,19 @@ def _tag(
     fmt: OutputFormat,
     threshold: Threshold,
     top_k: int | None,
+    explain: bool = False,
 ) -> TaggedBatch:
-    scores = predictor.scores([p.text for p in batch])
+    texts = [p.text for p in batch]
+    scores = predictor.scores(texts)
     kinds = [p.kind for p in batch]
     tags, review = predictor.decide(scores, kinds=kinds, threshold=threshold, top_k=top_k)
-    rendered = render_batch(fmt, predictor.themes, batch, scores, tags, review)
-    return TaggedBatch(list(batch), scores, tags, review, rendered.encode("utf-8"))
+    explanations = (
+        explain_rows(predictor.engine, predictor.themes, texts, scores, tags, review)
+        if explain
+        else None
+    )
+    rendered = render_batch(fmt, predictor.themes, batch, scores, tags, review, explanations)
+    return TaggedBatch(list(batch), scores, tags, review, rendered.encode("utf-8"), explanations)
 
 
 def _pool(predictor: Predictor, settings: tuple[Any, ...], jobs: int) -> Pool:
@@ -130,11 +143,10 @@ def _in_workers(
 
 
 def _collect(batch: list[InputParagraph], result: Any) -> TaggedBatch:
-    scores, tags, review, rendered = result.get()
-    return TaggedBatch(batch, scores, tags, review, rendered)
+    return TaggedBatch(batch, *result.get())
 
 
-_worker: tuple[Any, ...] = ()  # in a worker: (predictor, fmt, threshold, top_k)
+_worker: tuple[Any, ...] = ()  # in a worker: (predictor, fmt, threshold, top_k, explain)
 
 
 def _start_worker(bundle: str | None = None, *settings: Any) -> None:
@@ -147,11 +159,11 @@ def _start_worker(bundle: str | None = None, *settings: Any) -> None:
         _worker = (Predictor.load(bundle), *settings)
 
 
-def _work(columns: tuple[list, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, bytes]:
-    predictor, fmt, threshold, top_k = _worker
+def _work(columns: tuple[list, ...]) -> tuple[Any, ...]:
+    predictor, *settings = _worker
     batch = [InputParagraph(*fields) for fields in zip(*columns, strict=True)]
-    tagged = _tag(predictor, batch, fmt, threshold, top_k)
-    return tagged.scores, tagged.tags, tagged.review, tagged.rendered
+    tagged = _tag(predictor, batch, *settings)
+    return tagged.scores, tagged.tags, tagged.review, tagged.rendered, tagged.explanations
 
 
 def _columns(batch: list[InputParagraph]) -> tuple[list, ...]:

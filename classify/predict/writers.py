@@ -39,6 +39,7 @@ from classify.predict.outputs import (
     batch_records,
     csv_header,
     predictions_table,
+    rationale_record,
     render_text,
 )
 
@@ -77,28 +78,34 @@ class Writer:
 
 @contextlib.contextmanager
 def open_writer(
-    fmt: OutputFormat, output: Path | None, console: Console | None, themes: Sequence[str]
+    fmt: OutputFormat,
+    output: Path | None,
+    console: Console | None,
+    themes: Sequence[str],
+    *,
+    explain: bool = False,
 ) -> Iterator[Writer]:
     """A writer of ``fmt`` to ``output`` (atomically) or to ``console``'s stream; its output is
-    finished when the block ends normally, and a file is removed when it does not."""
+    finished when the block ends normally, and a file is removed when it does not. ``explain``:
+    the batches carry explanations, and the output a rationale column."""
     if fmt == "parquet" and output is None:
         raise ClassifyError("--format parquet writes a file", hint="add -o FILE.parquet")
     if output is None:
         if console is None:
             raise ValueError("open_writer needs an output file or a console")
-        writer = _writer(fmt, _Held(_binary(console.file)), console, themes)
+        writer = _writer(fmt, _Held(_binary(console.file)), console, themes, explain)
         yield writer
         writer.finish()
         return
     try:
         with atomic_path(output) as partial:
             if fmt == "parquet":
-                writer = ParquetWriter(partial, themes)
+                writer = ParquetWriter(partial, themes, explain=explain)
                 yield writer
                 writer.finish()
             else:
                 with open(partial, "wb") as handle:
-                    writer = _writer(fmt, handle, None, themes)
+                    writer = _writer(fmt, handle, None, themes, explain)
                     yield writer
                     writer.finish()
     except OSError as exc:
@@ -106,19 +113,25 @@ def open_writer(
 
 
 def _writer(
-    fmt: OutputFormat, handle: BinaryIO, console: Console | None, themes: Sequence[str]
+    fmt: OutputFormat,
+    handle: BinaryIO,
+    console: Console | None,
+    themes: Sequence[str],
+    explain: bool,
 ) -> Writer:
     if fmt == "table":
         return TableWriter(handle, console, themes)
-    return TextWriter(fmt, handle, themes)
+    return TextWriter(fmt, handle, themes, explain=explain)
 
 
 class TextWriter(Writer):
     """JSONL, CSV or JSON, written as the batches come (each batch already rendered, in UTF-8)."""
 
-    def __init__(self, fmt: OutputFormat, handle: BinaryIO, themes: Sequence[str]) -> None:
+    def __init__(
+        self, fmt: OutputFormat, handle: BinaryIO, themes: Sequence[str], *, explain: bool = False
+    ) -> None:
         super().__init__(themes)
-        self.fmt, self.handle = fmt, handle
+        self.fmt, self.handle, self.explain = fmt, handle, explain
         self._started = False
         self._held = b""  # JSON: the last records, whose final comma may be the document's last
 
@@ -127,7 +140,7 @@ class TextWriter(Writer):
         if not self._started:
             self._started = True
             if self.fmt == "csv":
-                self.handle.write(csv_header(self.themes).encode("utf-8"))
+                self.handle.write(csv_header(self.themes, explain=self.explain).encode("utf-8"))
             elif self.fmt == "json":
                 self.handle.write(_JSON_OPENING)
         if self.fmt == "json":
@@ -153,7 +166,7 @@ class TextWriter(Writer):
 class ParquetWriter(Writer):
     """One row group per batch: the CSV format's columns, with themes and review as lists."""
 
-    def __init__(self, path: Path, themes: Sequence[str]) -> None:
+    def __init__(self, path: Path, themes: Sequence[str], *, explain: bool = False) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -169,6 +182,7 @@ class ParquetWriter(Writer):
                 ("themes", pa.list_(pa.string())),
                 ("review", pa.list_(pa.string())),
                 *((f"score_{t}", pa.float64()) for t in themes),
+                *([("rationale", pa.string())] if explain else []),  # JSON, as in the CSV
                 ("text", pa.string()),
             ]
         )
@@ -189,6 +203,11 @@ class ParquetWriter(Writer):
         }
         rounded = batch.scores.round(6)
         columns.update({f"score_{t}": rounded[:, j] for j, t in enumerate(names)})
+        if "rationale" in self.schema.names:
+            columns["rationale"] = [
+                json.dumps(rationale_record(e), ensure_ascii=False)
+                for e in batch.explanations or ()
+            ]
         columns["text"] = [p.text for p in paragraphs]
         self._file.write_table(self._pa.Table.from_pydict(columns, schema=self.schema))
 
@@ -218,6 +237,7 @@ class TableWriter(Writer):
                 batch.tags[shown],
                 batch.review[shown],
                 self.themes,
+                batch.explanations[shown] if batch.explanations is not None else None,
             )
         for j, (tagged, reviewed) in enumerate(
             zip(batch.tags.sum(axis=0).tolist(), batch.review.sum(axis=0).tolist(), strict=True)
