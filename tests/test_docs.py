@@ -31,9 +31,8 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, trained):
 
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]])
 def test_ruff_clean(command):
-    paths = [
-        str(ROOT / p) for p in ("classify", "tests", "bench", "conftest.py") if (ROOT / p).exists()
-    ]
+    checked = ("classify", "tests", "bench", "scripts", "conftest.py")
+    paths = [str(ROOT / p) for p in checked if (ROOT / p).exists()]
     done = subprocess.run(
         [sys.executable, "-m", "ruff", *command, *paths], capture_output=True, text=True
     )

@@ -23,7 +23,7 @@ from classify.text import printable
 if TYPE_CHECKING:
     from classify.data.inputs import InputStream
 
-OutputFormat = Literal["table", "json", "jsonl", "csv", "parquet"]
+OutputFormat = Literal["table", "json", "jsonl", "csv", "parquet", "html"]
 
 
 @app.command("predict")
@@ -112,6 +112,7 @@ def predict_command(
         predictor = load_predictor(model, tracking_uri)
     else:
         predictor = Predictor.load(Path(model))
+    explain = explain or fmt == "html"  # the report highlights the rationale terms
     batches = tag_stream(
         predictor, paragraphs, fmt=fmt, threshold=cutoffs, top_k=top_k, jobs=jobs, explain=explain
     )

@@ -26,6 +26,9 @@ from classify.model.ngrams import locate_ngrams, words_of
 from classify.text import normalise_text
 
 NGRAMS_PER_TERM = 5  # the n-grams kept behind each term, largest first
+# key terms (--explain, the report's marks): the largest few pushing up, leaving out those
+# under this share of the largest one (a "the" at +0.01 next to "exercises" at +4.5)
+KEY_TERM_SHARE = 0.1
 _LINKS = {
     "logistic": "score = logistic(decision value)",
     "modified_huber": "score = (clip(decision value, -1, 1) + 1) / 2",
@@ -79,6 +82,19 @@ class ThemeRationale:
         """The ``k`` terms that pushed the score down most (most negative first)."""
         return [t for t in reversed(self.terms) if t.contribution < 0][:k]
 
+    def key_terms(self, k: int = 5) -> list[Term]:
+        """At most ``k`` terms pushing up, each at least :data:`KEY_TERM_SHARE` of the
+        largest: what ``--explain`` lists and the report marks.
+
+        Example:
+            >>> rationale = predictor.explain(["Police rehearsed a hostage rescue."])[0].themes[0]
+            >>> top = rationale.key_terms(3)
+            >>> all(t.contribution >= 0.1 * top[0].contribution for t in top)
+            True
+        """
+        up = self.up(k)
+        return [t for t in up if t.contribution >= KEY_TERM_SHARE * up[0].contribution]
+
 
 @dataclass(frozen=True, slots=True)
 class Explanation:
@@ -97,7 +113,7 @@ class Explanation:
             [('drills', 1)]
         """
         return {
-            r.theme: [(t.text, round(t.contribution, 6)) for t in r.up(k)]
+            r.theme: [(t.text, round(t.contribution, 6)) for t in r.key_terms(k)]
             for r in self.themes
             if r.reason != "nearest miss"
         }

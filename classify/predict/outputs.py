@@ -33,7 +33,7 @@ from classify.predict.explain import Explanation
 from classify.predict.predictor import Prediction
 from classify.text import printable
 
-OutputFormat = Literal["table", "json", "jsonl", "csv", "parquet"]
+OutputFormat = Literal["table", "json", "jsonl", "csv", "parquet", "html"]
 _quote = json.encoder.encode_basestring  # json.dumps of one str with ensure_ascii=False, in C
 _SCORE_COLUMNS_MAX_THEMES = 6  # above this, the table shows the best three scores instead
 RATIONALE_TERMS = 5  # terms per theme that --explain adds to every row

@@ -42,6 +42,7 @@ from classify.predict.outputs import (
     rationale_record,
     render_text,
 )
+from classify.predict.report import ReportRow, article_html, report_closing, report_opening
 
 if TYPE_CHECKING:
     from classify.predict.stream import TaggedBatch
@@ -121,6 +122,8 @@ def _writer(
 ) -> Writer:
     if fmt == "table":
         return TableWriter(handle, console, themes)
+    if fmt == "html":
+        return HtmlWriter(handle, themes)
     return TextWriter(fmt, handle, themes, explain=explain)
 
 
@@ -271,6 +274,57 @@ class TableWriter(Writer):
             "paragraph: --format jsonl, csv or parquet, with -o FILE."
         )
         return [table, Text(hint)]
+
+
+class HtmlWriter(Writer):
+    """The article report (:mod:`classify.predict.report`), written one article at a time: an
+    article is held until the stream moves on to the next document."""
+
+    def __init__(self, handle: BinaryIO, themes: Sequence[str], *, title: str = "") -> None:
+        super().__init__(themes)
+        self.handle = handle
+        self.title = title or "classify: themes by article"
+        self._article: str | None = None
+        self._rows: list[ReportRow] = []
+        self._written = 0
+        self._started = False
+
+    def add(self, batch: TaggedBatch) -> None:
+        super().add(batch)
+        if not self._started:
+            self._write(report_opening(self.themes, title=self.title, meta=self.meta))
+            self._started = True
+        explanations = batch.explanations or [None] * len(batch.paragraphs)
+        for i, paragraph in enumerate(batch.paragraphs):
+            article = paragraph.document or paragraph.source
+            if article != self._article:
+                self._flush()
+                self._article = article
+            row = (batch.scores[i], batch.tags[i], batch.review[i], explanations[i])
+            self._rows.append(ReportRow(paragraph, *row))
+
+    @property
+    def meta(self) -> str:
+        return f"themes: {', '.join(self.themes)}. Marked words pushed a theme's score up."
+
+    def finish(self) -> None:
+        if not self._started:
+            self._write(report_opening(self.themes, title=self.title, meta=self.meta))
+        self._flush()
+        self._write(report_closing(empty=self._written == 0))
+        if isinstance(self.handle, _Held):
+            self.handle.release()
+        self.handle.flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            self._write(article_html(self._article or "", self._rows, self.themes, self._written))
+            self._written += len(self._rows)
+            self._rows = []
+
+    def _write(self, text: str) -> None:
+        # a lone surrogate (from undecodable input kept as is) cannot be UTF-8: shown as "?"
+        self.handle.write(text.encode("utf-8", "replace"))
 
 
 class _Held:
