@@ -19,6 +19,9 @@ COMMANDS = (
     "predict",
     "promote",
     "segment",
+    "suggest",
+    "audit",
+    "merge",
     "train",
     "tune",
 )
