@@ -22,6 +22,7 @@ from classify.text import printable
 
 if TYPE_CHECKING:
     from classify.data.inputs import InputStream
+    from classify.predict.predictor import Predictor
 
 OutputFormat = Literal["table", "json", "jsonl", "csv", "parquet", "html"]
 
@@ -90,28 +91,45 @@ def predict_command(
             "--explain", help="Add each paragraph's rationale: the words behind its themes."
         ),
     ] = False,
+    engine: Annotated[
+        Literal["local", "dask"],
+        typer.Option(
+            help="local: this machine (--jobs processes). dask: a Dask cluster scores a "
+            "partitioned table dataset (folder, glob or fsspec URL) into Parquet parts (-o FOLDER)."
+        ),
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address. Default: $DASK_SCHEDULER_ADDRESS, else a local cluster "
+            "of --jobs worker processes (-1 or 1: one per core)."
+        ),
+    ] = None,
 ) -> None:
     """Tag paragraphs with themes; whole documents are segmented and summarised."""
     from classify.data.inputs import InputStream, ReadOptions
     from classify.data.skipped import describe_skipped
 
     options = ReadOptions(text_column, id_column, encoding, errors, on_error)
+    if engine == "dask":
+        if text or fmt not in ("table", "parquet"):
+            raise ClassifyError("--engine dask reads table files and writes Parquet parts")
+        from classify.cli._cluster import predict_with_dask
+
+        predict_with_dask(
+            _load(model, tracking_uri), inputs or [], output, scheduler=scheduler,
+            workers=jobs if jobs > 1 else None, options=options, threshold=parse_thresholds(
+                threshold or []), top_k=top_k, explain=explain, quiet=quiet,
+        )  # fmt: skip
+        return
     paragraphs = InputStream(inputs or [], texts=text or [], options=options)  # checks arguments
     cutoffs = parse_thresholds(threshold or [])
     if fmt == "parquet" and output is None:
         raise ClassifyError("--format parquet writes a file", hint="add -o FILE.parquet")
-    from classify.predict.predictor import Predictor
     from classify.predict.stream import tag_stream
     from classify.predict.writers import open_writer
-    from classify.track.registry import (  # imports MLflow only for a URI
-        is_model_uri,
-        load_predictor,
-    )
 
-    if is_model_uri(model):
-        predictor = load_predictor(model, tracking_uri)
-    else:
-        predictor = Predictor.load(Path(model))
+    predictor = _load(model, tracking_uri)
     explain = explain or fmt == "html"  # the report highlights the rationale terms
     batches = tag_stream(
         predictor, paragraphs, fmt=fmt, threshold=cutoffs, top_k=top_k, jobs=jobs, explain=explain
@@ -133,6 +151,16 @@ def predict_command(
     counts = (paragraphs.skipped_rows, paragraphs.skipped_files)
     for line in describe_skipped(paragraphs.skipped, counts=counts):  # after the output, seen last
         stderr.print(printable(line), soft_wrap=True)
+
+
+def _load(model: str, tracking_uri: str | None) -> Predictor:
+    """A bundle folder, or an MLflow model URI (which alone imports MLflow)."""
+    from classify.predict.predictor import Predictor
+    from classify.track.registry import is_model_uri, load_predictor
+
+    if is_model_uri(model):
+        return load_predictor(model, tracking_uri)
+    return Predictor.load(Path(model))
 
 
 @contextlib.contextmanager

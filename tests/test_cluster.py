@@ -1,0 +1,182 @@
+"""Scoring on a real Dask cluster: a LocalCluster of worker processes on 127.0.0.1.
+
+The cluster's Parquet parts equal the local engine's output row for row; a worker killed in the
+middle of a run loses nothing and duplicates nothing (Dask runs its tasks again); the model is
+loaded once per worker; the CLI reports bad input in one line and leaves no output behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from classify.data.inputs import ReadOptions
+from classify.engines import cluster as engine
+from classify.engines.cluster import dataset_files, predict_on_cluster
+from tests.helpers import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=":0",
+        ) as cluster,
+        Client(cluster) as client,
+    ):  # fmt: skip
+        yield client
+
+
+@pytest.fixture(scope="module")
+def texts():
+    from classify.model.config import load_experiment
+    from classify.training.train import load_labeled_data
+    from tests.conftest import DEFAULT_EXPERIMENT
+
+    return load_labeled_data(load_experiment(DEFAULT_EXPERIMENT)).texts
+
+
+def write_dataset(folder: Path, texts: list[str], parts: int, copies: int = 1) -> Path:
+    """``parts`` files of the texts (Parquet, the last one CSV), ids unique over the dataset."""
+    folder.mkdir(parents=True)
+    rows = texts * copies
+    for k in range(parts):
+        chunk = rows[k::parts]
+        ids = [f"p{k}-{i}" for i in range(len(chunk))]
+        if k == parts - 1:
+            with open(folder / f"part-{k:02d}.csv", "w", encoding="utf-8", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["id", "text"])
+                writer.writerows(zip(ids, chunk, strict=True))
+        else:
+            pq.write_table(pa.table({"id": ids, "text": chunk}), folder / f"part-{k:02d}.parquet")
+    return folder
+
+
+def local_engine(folder: Path, bundle: Path, out: Path, *extra: str) -> pa.Table:
+    done = run_cli(
+        "predict", str(folder), "-m", str(bundle), "-f", "parquet", "-o", str(out), *extra
+    )
+    assert done.returncode == 0, done.stderr
+    return pq.read_table(out)
+
+
+def parts(folder: Path) -> pa.Table:
+    return pa.concat_tables(pq.read_table(p) for p in sorted(folder.glob("part-*.parquet")))
+
+
+def test_the_cluster_writes_what_the_local_engine_writes(client, trained, texts, tmp_path):
+    bundle = trained[1]
+    folder = write_dataset(tmp_path / "dataset", texts, parts=5)
+    files = dataset_files(str(folder))
+    assert [Path(f).suffix for f in files] == [".parquet"] * 4 + [".csv"]
+    run = predict_on_cluster(client, bundle, files, tmp_path / "out")
+    assert run.files == 5 and run.rows == len(texts) and run.workers == 2
+    expected = local_engine(folder, bundle, tmp_path / "local.parquet")
+    assert parts(run.output).equals(expected)  # same columns, same rows, same order
+    explained = predict_on_cluster(client, bundle, files, tmp_path / "why", explain=True)
+    assert parts(explained.output).equals(
+        local_engine(folder, bundle, tmp_path / "local-why.parquet", "--explain")
+    )
+
+
+def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(client, trained, texts, tmp_path):
+    bundle = trained[1]
+    folder = write_dataset(tmp_path / "dataset", texts, parts=12, copies=40)  # ~87k rows
+    pids_before = set(client.run(os.getpid).values())
+    killed: list[int] = []
+
+    def kill_a_busy_worker(done: int, rows: int) -> None:
+        if killed:
+            return
+        busy = [w for w, keys in client.processing().items() if keys]
+        if busy:
+            pid = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+            os.kill(pid, signal.SIGKILL)  # its nanny starts a new one; its tasks run again
+            killed.append(pid)
+
+    run = predict_on_cluster(
+        client, bundle, dataset_files(str(folder)), tmp_path / "out", on_done=kill_a_busy_worker
+    )
+    assert killed and killed[0] in pids_before
+    client.wait_for_workers(2, timeout=60)
+    assert set(client.run(os.getpid).values()) != pids_before  # the killed one was replaced
+    table = parts(run.output)
+    assert run.rows == table.num_rows == len(texts) * 40
+    assert len(set(table["id"].to_pylist())) == table.num_rows  # every row exactly once
+    assert table.equals(local_engine(folder, bundle, tmp_path / "local.parquet"))
+
+
+def test_the_model_is_loaded_once_per_worker_and_gone_after(client, trained, texts, tmp_path):
+    folder = write_dataset(tmp_path / "dataset", texts, parts=6)
+    loaded: list[dict] = []
+
+    def count_models(done: int, rows: int) -> None:
+        loaded.append(client.run(lambda: len(engine._PREDICTORS)))
+
+    predict_on_cluster(
+        client, trained[1], dataset_files(str(folder)), tmp_path / "out", on_done=count_models
+    )
+    assert all(set(counts.values()) == {1} for counts in loaded)  # one bundle, on every worker
+    assert set(client.run(lambda: len(engine._PREDICTORS)).values()) == {0}
+
+
+def test_a_bad_file_fails_the_run_and_leaves_no_output(client, trained, texts, tmp_path):
+    folder = write_dataset(tmp_path / "dataset", texts, parts=3)
+    (folder / "part-99.csv").write_text("id,body\n1,no text column\n", encoding="utf-8")
+    out = tmp_path / "out"
+    with pytest.raises(Exception, match="no column 'text'"):
+        predict_on_cluster(client, trained[1], dataset_files(str(folder)), out)
+    assert not out.exists() and not list(tmp_path.glob(".out.*"))
+    skipped = predict_on_cluster(
+        client, trained[1], dataset_files(str(folder)), out, options=ReadOptions(on_error="skip")
+    )
+    assert skipped.rows == len(texts)
+
+
+def test_the_cli_on_a_scheduler_from_the_environment(client, trained, texts, tmp_path):
+    folder = write_dataset(tmp_path / "dataset", texts, parts=2)
+    out = tmp_path / "out"
+    address = {"DASK_SCHEDULER_ADDRESS": client.scheduler.address}
+    done = run_cli(
+        "predict", str(folder), "-m", str(trained[1]), "--engine", "dask", "-o", str(out),
+        env=address,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "on 2 Dask workers" in done.stderr
+    assert parts(out).equals(local_engine(folder, trained[1], tmp_path / "local.parquet"))
+    assert len(client.scheduler_info()["workers"]) == 2  # the cluster is still up, not closed
+
+
+def test_the_cli_on_a_local_cluster(trained, texts, tmp_path):
+    bundle = str(trained[1])
+    folder = write_dataset(tmp_path / "dataset", texts, parts=3)
+    out = tmp_path / "out"
+    done = run_cli(
+        "predict", str(folder), "-m", bundle, "--engine", "dask", "-o", str(out), "-j", "2"
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"{len(texts):,} paragraphs from 3 files" in done.stderr and "2 Dask workers" in done.stderr
+    )
+    assert parts(out).equals(local_engine(folder, trained[1], tmp_path / "local.parquet"))
+    for args, message in (
+        ([str(folder), "--engine", "dask"], "add -o FOLDER"),
+        ([str(folder), "--engine", "dask", "-o", str(out)], "exists"),
+        ([str(tmp_path / "none"), "--engine", "dask", "-o", str(tmp_path / "x")], "no .parquet"),
+        ([str(folder), "--engine", "dask", "-f", "csv", "-o", str(tmp_path / "y")], "Parquet"),
+    ):
+        failed = run_cli("predict", *args, "-m", bundle)
+        assert failed.returncode == 1 and message in failed.stderr, failed.stderr
+        assert failed.stderr.count("\n") == 1 and "Traceback" not in failed.stderr
