@@ -3,7 +3,10 @@
     python bench/bench_reuters.py [--data ../shared/data/reuters/reuters_modapte.jsonl.gz]
 
 Trains classify experiments on the 7,769 training documents (5-fold cross-validation with
-F1-tuned thresholds nested inside the folds), then scores the 3,019 test documents once.
+F1-tuned thresholds nested inside the folds), then scores the 3,019 test documents once. Each
+experiment is also tuned over `thresholds.min_f1` (the F1 floor below which a topic keeps the
+fixed cut-off) by nested cross-validation on the training documents only, and the winner scores
+the test documents once: no setting is chosen after looking at them.
 Baseline, in the same run: the hand-rolled scikit-learn script most people would write
 (TF-IDF + one-vs-rest LinearSVC, default decision threshold). Results: bench/results/reuters.md.
 The data is read from the shared folder at run time and never copied into the project.
@@ -23,6 +26,7 @@ from _common import write_result
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "reuters" / "reuters_modapte.jsonl.gz"
+MIN_F1 = [0.0, 0.1, 0.2, 0.3, 0.5]  # thresholds.min_f1 candidates, chosen on training folds
 EXPERIMENTS = {
     "logreg-word12-f1": {
         "features": {"word": {"ngram_range": [1, 2], "min_df": 2}},
@@ -43,6 +47,7 @@ def main() -> None:
     from classify.predict.predictor import Predictor
     from classify.training.metrics import compute_metrics
     from classify.training.train import train
+    from classify.training.tune import tune
 
     with gzip.open(args.data, "rt", encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle]
@@ -77,8 +82,22 @@ def main() -> None:
         tags = predictor.tag(predictor.scores(test_texts))
         predict_seconds = time.perf_counter() - started
         table.append(
-            f"| classify `{name}` | {result.cv.metrics.micro_f1:.3f} | {test_scores(tags)} "
-            f"| {train_seconds:.0f} s | {predict_seconds:.1f} s |"
+            f"| classify `{name}`, min_f1 0.2 | {result.cv.metrics.micro_f1:.3f} "
+            f"| {test_scores(tags)} | {train_seconds:.0f} s | {predict_seconds:.1f} s |"
+        )
+        print(table[-1], flush=True)
+        grid = {**settings, "tune": {"metric": "micro_f1", "grid": {"thresholds.min_f1": MIN_F1}}}
+        started = time.perf_counter()
+        tuned = tune(_config(name, grid, workdir), n_jobs=-1)
+        tune_seconds = time.perf_counter() - started
+        final = tuned.final
+        chosen = tuned.candidates[tuned.best].candidate.label
+        predictor = Predictor(final.pipeline, final.label_set, final.thresholds)
+        tags = predictor.tag(predictor.scores(test_texts))
+        table.append(
+            f"| classify `{name}`, {chosen} chosen on training folds (nested CV) "
+            f"| {final.cv.metrics.micro_f1:.3f} (nested) | {test_scores(tags)} "
+            f"| {tune_seconds:.0f} s (tune) | |"
         )
         print(table[-1], flush=True)
 
@@ -107,11 +126,15 @@ def main() -> None:
             "a linear SVM on the same 90-topic ModApte split.",
             "",
             "Train time is the price of honest numbers: 5 outer folds x (5 inner folds + 1) + the "
-            "final fit = 31 fits of 90 one-vs-rest models, run one after another; the baseline "
-            "fits once. The `min_f1` fallback (0.2) was chosen after seeing this benchmark's test "
-            "split, among 0, 0.1, 0.2, 0.3 and 0.5 (with the SVM: micro-F1 0.780, 0.883, 0.887, "
-            "0.887, 0.886); without it, rare topics got cut-offs near 0 and were tagged on "
-            "thousands of documents.",
+            "final fit = 31 fits of 90 one-vs-rest models, in one parallel batch over both cores, "
+            "each fold's vocabulary and idf derived from n-grams counted once "
+            "(classify/training/counted.py); the baseline fits once. The `min_f1` rows with 0.2 "
+            "keep the value an earlier version of this benchmark picked after seeing the test "
+            "split; the tuned rows choose it among "
+            f"{', '.join(map(str, MIN_F1))} by nested cross-validation on the training documents "
+            "only (micro-F1, the metric the earlier pick looked at), so their test figures are "
+            "what an honest choice gives. `tune` shares one model's fits among candidates that "
+            "differ only in how thresholds are chosen.",
         ],
     )
 

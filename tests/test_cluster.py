@@ -28,6 +28,9 @@ pytestmark = pytest.mark.slow
 def client():
     from distributed import Client, LocalCluster
 
+    # a LocalCluster sets OMP_NUM_THREADS=1 and the like in this process's environment, for its
+    # workers to inherit; restored after, or every later subprocess would inherit it too
+    environment = dict(os.environ)
     with (
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -36,6 +39,8 @@ def client():
         Client(cluster) as client,
     ):  # fmt: skip
         yield client
+    os.environ.clear()
+    os.environ.update(environment)
 
 
 @pytest.fixture(scope="module")

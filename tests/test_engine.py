@@ -27,7 +27,7 @@ from classify.model.engine import ScoringEngine, terms_of
 from classify.model.engine_export import export_pipeline
 from classify.model.pipeline import build_pipeline, theme_scores, vectorizers
 from classify.text import normalise_text
-from classify.training.cross_validation import fit_pipeline
+from classify.training.fits import fit_pipeline
 from classify.training.train import data_split, load_labeled_data
 from tests.conftest import DEFAULT_EXPERIMENT, ROOT
 

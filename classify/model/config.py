@@ -138,10 +138,21 @@ class CVConfig:
     # The source whose documents are held out in turn (rows of other sources always train);
     # "" = the training rows themselves.
     evaluate_on: str = ""
+    # The inner folds that tune each outer fold's thresholds: "kfold", a grouped k-fold of the
+    # outer training side; "shared" (group_kfold over the training rows only), the other outer
+    # folds, whose fits two outer folds share: k(k-1)/2 inner fits instead of k*k, each on
+    # (k-2)/k of the rows instead of ((k-1)/k)**2.
+    inner: Literal["kfold", "shared"] = "kfold"
 
     def __post_init__(self) -> None:
         if self.folds < 2:
             raise ClassifyError("cv.folds must be at least 2")
+        if self.inner == "shared" and (self.strategy != "group_kfold" or self.evaluate_on):
+            raise ClassifyError(
+                'cv.inner = "shared" shares the outer folds of a group_kfold over the training '
+                "rows",
+                hint='set cv.strategy = "group_kfold" and no cv.evaluate_on, or cv.inner = "kfold"',
+            )
 
 
 @dataclass(frozen=True)

@@ -66,9 +66,19 @@ def theme_scores(pipeline: Pipeline, texts: Sequence[str]) -> np.ndarray:
     """
     if isinstance(texts, str):
         raise TypeError("theme_scores takes a sequence of texts, not a single string")
-    x = _features(pipeline, list(texts))
+    return classifier_scores(pipeline[-1], _features(pipeline, list(texts)))
+
+
+def classifier_scores(classifier: OneVsRestClassifier, x: sp.csr_matrix) -> np.ndarray:
+    """:func:`theme_scores` of feature rows ``x``, from the pipeline's fitted classifier step.
+
+    Example:
+        >>> x = result.pipeline[:-1].transform(["Police held a drill at the airport."])
+        >>> classifier_scores(result.pipeline[-1], x).shape
+        (1, 5)
+    """
     columns = []
-    for estimator in pipeline[-1].estimators_:
+    for estimator in classifier.estimators_:
         if hasattr(estimator, "predict_proba"):
             columns.append(estimator.predict_proba(x)[:, 1])
         else:
@@ -205,10 +215,16 @@ def _bare_linear_model(model: ModelConfig):
     class_weight = None if model.class_weight == "none" else model.class_weight
     if model.type == "logistic_regression":
         return LogisticRegression(
-            C=model.C, class_weight=class_weight, max_iter=model.max_iter, solver="liblinear"
+            C=model.C,
+            class_weight=class_weight,
+            max_iter=model.max_iter,
+            solver="liblinear",
+            random_state=0,  # liblinear shuffles: without a seed, two fits could differ
         )
     if model.type == "linear_svm":
-        return LinearSVC(C=model.C, class_weight=class_weight, max_iter=model.max_iter)
+        return LinearSVC(
+            C=model.C, class_weight=class_weight, max_iter=model.max_iter, random_state=0
+        )
     if model.type == "ridge":
         return RidgeClassifier(alpha=model.alpha or 1.0, class_weight=class_weight)
     if model.type == "sgd":

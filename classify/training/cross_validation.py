@@ -12,19 +12,18 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
 
 from classify.errors import ClassifyError
 from classify.model.config import CVConfig, ExperimentConfig
 from classify.model.decision import apply_thresholds, choose_thresholds
-from classify.model.pipeline import build_pipeline, theme_scores
+from classify.training.counted import CountedCorpus
+from classify.training.fits import Fit, counted_corpus, run_fits
 from classify.training.metrics import Metrics, compute_metrics, sliced_metrics
 
 if TYPE_CHECKING:
@@ -95,37 +94,24 @@ def _split(splitter: GroupKFold | LeaveOneGroupOut, groups: np.ndarray) -> Folds
     return folds
 
 
-def fit_pipeline(config: ExperimentConfig, texts: Sequence[str], y: np.ndarray):
-    """Build and fit the experiment's pipeline, quiet about themes absent from ``y``."""
-    with warnings.catch_warnings():
-        # A theme with no positive paragraph in this training set gets a constant predictor;
-        # theme_scores scores it 0, which is the honest answer, so the warning is noise here.
-        warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
-        warnings.filterwarnings("ignore", message=".*failed to converge.*")
-        return build_pipeline(config).fit(list(texts), y)
-
-
 def out_of_fold_scores(
-    config: ExperimentConfig, texts: Sequence[str], y: np.ndarray, folds: Folds, n_jobs: int = 1
+    config: ExperimentConfig,
+    texts: Sequence[str],
+    y: np.ndarray,
+    folds: Folds,
+    n_jobs: int = 1,
+    corpus: CountedCorpus | None = None,
 ) -> np.ndarray:
-    """Scores of every row from the model of the fold that held it out (folds run in parallel
-    over ``n_jobs`` processes)."""
+    """Scores of every row from the model of the fold that held it out (the folds' fits run
+    in parallel over ``n_jobs`` processes)."""
+    fits = [Fit(train, (test,)) for train, test in folds]
+    corpus = corpus if corpus is not None else counted_corpus(config, texts)
     scores = np.zeros(y.shape, dtype=np.float64)
-    tasks = (
-        delayed(_fit_and_score)(
-            config, [texts[i] for i in train], y[train], [texts[i] for i in test]
-        )
-        for train, test in folds
-    )
-    for (_, test), fold_scores in zip(folds, Parallel(n_jobs=n_jobs)(tasks), strict=True):
+    for (_, test), ((fold_scores,), _) in zip(
+        folds, run_fits(config, texts, y, fits, n_jobs=n_jobs, corpus=corpus), strict=True
+    ):
         scores[test] = fold_scores
     return scores
-
-
-def _fit_and_score(
-    config: ExperimentConfig, train_texts: list[str], y_train: np.ndarray, test_texts: list[str]
-) -> np.ndarray:
-    return theme_scores(fit_pipeline(config, train_texts, y_train), test_texts)
 
 
 def tune_thresholds(
@@ -135,21 +121,68 @@ def tune_thresholds(
     groups: np.ndarray,
     n_jobs: int = 1,
     themes: Sequence[str] | None = None,
+    corpus: CountedCorpus | None = None,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per-theme thresholds for a model trained on exactly these rows.
+    """Per-theme thresholds for a model trained on exactly these rows (``rows`` of the texts,
+    default all).
 
     ``fixed``: the configured value. ``f1`` / ``precision``: chosen by the decision policy on
     out-of-fold scores of a grouped k-fold cross-validation of these rows (the fixed value when
     there are too few documents). ``themes`` defaults to the columns' positions (the policy's
     per-theme targets need the names).
     """
-    fixed = np.full(y.shape[1], config.thresholds.value)
-    if config.thresholds.strategy == "fixed" or len(np.unique(groups)) < 2:
-        return fixed
-    folds = inner_folds(groups, config.cv)
-    scores = out_of_fold_scores(config, texts, y, folds, n_jobs=n_jobs)
+    rows = np.arange(len(texts)) if rows is None else rows
+    inner = _inner_fits(config, rows, groups)
+    if inner is None:
+        return np.full(y.shape[1], config.thresholds.value)
+    corpus = corpus if corpus is not None else counted_corpus(config, texts)
+    results = run_fits(config, texts, y, inner, n_jobs=n_jobs, corpus=corpus)
+    return _thresholds(config, y, rows, inner, [r for r, _ in results], themes)
+
+
+def _inner_fits(config: ExperimentConfig, rows: np.ndarray, groups: np.ndarray) -> list[Fit] | None:
+    """The inner folds that tune the thresholds of a model trained on ``rows``, as fits; ``None``
+    when nothing is tuned (fixed thresholds, or fewer than two documents)."""
+    if config.thresholds.strategy == "fixed" or len(np.unique(groups[rows])) < 2:
+        return None
+    return [Fit(rows[a], (rows[b],)) for a, b in inner_folds(groups[rows], config.cv)]
+
+
+def _paired_inner_fits(config, train_rows, test_rows, test_index, groups, folds, fits):
+    """Inner folds shared between outer folds (``cv.inner = "shared"``: outer grouped k-fold
+    over the training rows themselves). Outer fold k's inner folds are the other outer folds,
+    so the inner fit that leaves out folds j and k serves both (its scores on fold j tune fold
+    k's thresholds, on fold k fold j's): k(k-1)/2 fits instead of k*k, and still no outer
+    fold's held-out documents reach its thresholds. Appends the pair fits to ``fits``;
+    ``{(a, b): fit}`` (a < b; the fit's test sets: fold a, then fold b), or ``None``.
+    """
+    if (
+        config.cv.inner != "shared"
+        or config.thresholds.strategy == "fixed"
+        or config.cv.strategy != "group_kfold"
+        or len(folds) < 3
+        or not np.array_equal(train_rows, test_rows)
+    ):
+        return None
+    held_out = [test_index[test] for _, test in folds]
+    pairs = {}
+    for a in range(len(folds)):
+        for b in range(a + 1, len(folds)):
+            out = np.isin(groups, groups[np.concatenate([held_out[a], held_out[b]])])
+            fits.append(Fit(np.flatnonzero(train_rows & ~out), (held_out[a], held_out[b])))
+            pairs[a, b] = len(fits) - 1
+    return pairs
+
+
+def _thresholds(config, y, rows, inner, inner_scores, themes) -> np.ndarray:
+    """The decision policy on the inner folds' out-of-fold scores of ``rows``."""
+    position = {row: i for i, row in enumerate(rows.tolist())}
+    scores = np.zeros((len(rows), y.shape[1]))
+    for fit, (fold_scores,) in zip(inner, inner_scores, strict=True):
+        scores[[position[row] for row in fit.tests[0].tolist()]] = fold_scores
     names = themes or [str(j) for j in range(y.shape[1])]
-    return choose_thresholds(scores, y, names, config.thresholds)
+    return choose_thresholds(scores, y[rows], names, config.thresholds)
 
 
 def cross_validate(
@@ -164,6 +197,7 @@ def cross_validate(
     slices: dict[str, np.ndarray] | None = None,
     progress: Progress | None = None,
     n_jobs: int = 1,
+    corpus: CountedCorpus | None = None,
 ) -> CrossValidation:
     """Grouped cross-validation of an experiment, with thresholds tuned inside each fold.
 
@@ -173,7 +207,9 @@ def cross_validate(
     train in every fold (an authored set added to leave-one-seed-document-out); rows in
     ``test_rows`` but not ``train_rows`` are only ever tested (a held-out test set).
     ``slices`` (e.g. ``{"lang": languages}``, one value per row) add metrics per slice value.
-    Folds run in parallel over ``n_jobs`` processes (joblib; -1 = every core).
+    Every fit (each outer fold's inner folds, and the outer fits) runs in one parallel batch
+    over ``n_jobs`` processes (joblib; -1 = every core); ``corpus``: the texts' n-grams counted
+    once (:func:`~classify.training.fits.counted_corpus`), made here if not given.
 
     Example:
         >>> seeds = annotations.where(kinds=["body"], sources=["seeds"])
@@ -183,12 +219,9 @@ def cross_validate(
     """
     everything = np.ones(len(texts), dtype=bool)
     train_rows = everything if train_rows is None else train_rows
-    test_index = np.flatnonzero(everything if test_rows is None else test_rows)
+    test_rows = everything if test_rows is None else test_rows
+    test_index = np.flatnonzero(test_rows)
     folds = grouped_folds(groups[test_index], config.cv)
-    scores = np.zeros((len(test_index), y.shape[1]))
-    tags = np.zeros(scores.shape, dtype=bool)
-    fold_of = np.full(len(test_index), -1)
-    fold_thresholds = np.zeros((len(folds), y.shape[1]))
     # Folds that train on the same rows (a held-out source scored by one model) share one fit.
     shared: dict[bytes, list[int]] = {}
     trains: dict[bytes, np.ndarray] = {}
@@ -199,36 +232,50 @@ def cross_validate(
             raise ClassifyError("a cross-validation fold has no training paragraphs")
         shared.setdefault(train.tobytes(), []).append(k)
         trains[train.tobytes()] = train
-    arguments = [
-        (
-            config,
-            [texts[i] for i in trains[key]],
-            y[trains[key]],
-            groups[trains[key]],
-            [[texts[i] for i in test_index[folds[k][1]]] for k in members],
-            list(themes),
-        )
-        for key, members in shared.items()
-    ]
-    if len(arguments) == 1:  # one fit serves every fold: parallelise its threshold tuning instead
-        results = iter([_evaluate_fold(*arguments[0], n_jobs=n_jobs)])
-    else:
-        tasks = (delayed(_evaluate_fold)(*task) for task in arguments)
-        results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
-    done = 0
+    if corpus is None:
+        corpus = counted_corpus(config, texts)
+    # Every fit of the nested cross-validation, in one batch: each side's inner folds (whose
+    # out-of-fold scores tune its thresholds) and its outer fit (which scores its held-out
+    # folds). A side's inner scores are pieces: (fit, which of its test sets).
+    one_fit = len(shared) == 1  # its fitted pipeline is kept: it may be the final model
+    fits: list[Fit] = []
+    sides: list[tuple[bytes, list[tuple[int, int]] | None, int]] = []
+    pairs = _paired_inner_fits(config, train_rows, test_rows, test_index, groups, folds, fits)
+    for key, members in shared.items():
+        if pairs is not None:
+            (k,) = members
+            others = [j for j in range(len(folds)) if j != k]
+            pieces = [(pairs[min(k, j), max(k, j)], int(j > k)) for j in others]
+        else:
+            inner = _inner_fits(config, trains[key], groups)
+            pieces = None if inner is None else [(len(fits) + i, 0) for i in range(len(inner))]
+            fits += inner or []
+        tests = tuple(test_index[folds[k][1]] for k in members)
+        fits.append(Fit(trains[key], tests, pipeline=one_fit))
+        sides.append((key, pieces, len(fits) - 1))
+    results = run_fits(config, texts, y, fits, n_jobs=n_jobs, corpus=corpus, done=progress)
+
+    scores = np.zeros((len(test_index), y.shape[1]))
+    tags = np.zeros(scores.shape, dtype=bool)
+    fold_of = np.full(len(test_index), -1)
+    fold_thresholds = np.zeros((len(folds), y.shape[1]))
     shared_fit = None
-    for members, (thresholds, pipeline, fold_scores) in zip(shared.values(), results, strict=True):
-        if len(shared) == 1:
-            shared_fit = (trains[next(iter(shared))], thresholds, pipeline)
-        for k, member_scores in zip(members, fold_scores, strict=True):
+    for key, pieces, outer in sides:
+        if pieces is None:
+            thresholds = np.full(y.shape[1], config.thresholds.value)
+        else:
+            inner = [Fit(fits[f].train, (fits[f].tests[t],)) for f, t in pieces]
+            inner_scores = [(results[f][0][t],) for f, t in pieces]
+            thresholds = _thresholds(config, y, trains[key], inner, inner_scores, themes)
+        fold_scores, pipeline = results[outer]
+        if one_fit:
+            shared_fit = (trains[key], thresholds, pipeline)
+        for k, member_scores in zip(shared[key], fold_scores, strict=True):
             local = folds[k][1]
             fold_thresholds[k] = thresholds
             scores[local] = member_scores
             tags[local] = apply_thresholds(member_scores, thresholds)
             fold_of[local] = k
-            done += 1
-            if progress is not None:
-                progress(done, len(folds))
     truth = y[test_index]
     tested_slices = {name: values[test_index] for name, values in (slices or {}).items()}
     breakdown = sliced_metrics(truth, tags, scores, themes, tested_slices)
@@ -236,21 +283,3 @@ def cross_validate(
     return CrossValidation(
         test_index, scores, tags, fold_of, fold_thresholds, metrics, breakdown, shared_fit
     )
-
-
-def _evaluate_fold(
-    config: ExperimentConfig,
-    train_texts: list[str],
-    y_train: np.ndarray,
-    groups_train: np.ndarray,
-    test_sets: list[list[str]],
-    themes: list[str],
-    n_jobs: int = 1,
-) -> tuple[np.ndarray, Pipeline, list[np.ndarray]]:
-    """One outer fold (run in a worker): thresholds from the training side, then scores."""
-    thresholds = tune_thresholds(
-        config, train_texts, y_train, groups_train, n_jobs=n_jobs, themes=themes
-    )
-    pipeline = fit_pipeline(config, train_texts, y_train)
-    scores = [theme_scores(pipeline, test_texts) for test_texts in test_sets]
-    return thresholds, pipeline, scores

@@ -26,7 +26,8 @@ from classify.data.near_duplicates import DEFAULT_THRESHOLD, ShingleIndex
 from classify.model.config import ExperimentConfig
 from classify.model.engine import ScoringEngine
 from classify.model.engine_export import export_pipeline
-from classify.training.cross_validation import fit_pipeline, inner_folds
+from classify.training.cross_validation import inner_folds
+from classify.training.fits import fit_pipeline
 from classify.training.train import data_split
 
 MIN_WORDS = 5  # shorter paragraphs (datelines, fragments) teach little

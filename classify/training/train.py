@@ -26,12 +26,8 @@ from classify.model.bundle import save_bundle
 from classify.model.bundle_folders import check_writable
 from classify.model.config import ExperimentConfig
 from classify.model.decision import choose_thresholds
-from classify.training.cross_validation import (
-    CrossValidation,
-    cross_validate,
-    fit_pipeline,
-    tune_thresholds,
-)
+from classify.training.cross_validation import CrossValidation, cross_validate, tune_thresholds
+from classify.training.fits import counted_corpus, fit_pipeline
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -217,6 +213,7 @@ def train(
     )
 
     started = time.perf_counter()
+    corpus = counted_corpus(config, data.texts)  # every fit's features derive from these counts
     cv = cross_validate(
         config,
         data.texts,
@@ -230,6 +227,7 @@ def train(
         if progress
         else None,
         n_jobs=n_jobs,
+        corpus=corpus,
     )
     cv_seconds = time.perf_counter() - started
 
@@ -247,8 +245,9 @@ def train(
             chosen = choose_thresholds(cv.scores, data.y[cv.rows], names, config.thresholds)
         else:
             chosen = tune_thresholds(
-                config, training.texts, training.y, training.groups, n_jobs=n_jobs, themes=names
-            )
+                config, data.texts, data.y, data.groups, n_jobs=n_jobs, themes=names,
+                corpus=corpus, rows=np.flatnonzero(train_rows),
+            )  # fmt: skip
         pipeline = fit_pipeline(config, training.texts, training.y)
     if progress:
         progress("final fit", 1, 1)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,12 +34,8 @@ from classify.model.bundle_folders import check_writable
 from classify.model.config import ExperimentConfig
 from classify.model.decision import apply_thresholds, choose_thresholds
 from classify.model.pipeline import theme_scores
-from classify.training.cross_validation import (
-    CrossValidation,
-    fit_pipeline,
-    grouped_folds,
-    inner_folds,
-)
+from classify.training.cross_validation import CrossValidation, grouped_folds, inner_folds
+from classify.training.fits import Fit, counted_corpus, fit_pipeline, run_fits
 from classify.training.metrics import Metrics, compute_metrics, sliced_metrics
 from classify.training.train import TrainingResult, data_split, load_labeled_data, tracked_run
 
@@ -164,26 +161,43 @@ def tune(
     everything = np.flatnonzero(train_rows)
     sides.setdefault(everything.tobytes(), everything)
 
-    # Selection: every (side, candidate, inner fold) fit in one pool.
-    jobs = []
-    for key, rows in sides.items():
-        for fit_rows, score_rows in inner_folds(groups[rows], config.cv):
-            for candidate in candidates:
-                jobs.append((key, candidate.index, score_rows, rows[fit_rows], rows[score_rows]))
+    # Selection: every (side, inner fold) fit of every model. Candidates that differ only in
+    # how thresholds are chosen share one model's fits; models with the same features share
+    # the n-grams counted once.
+    models: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        models.setdefault(_model_key(candidate.config), []).append(candidate)
+    corpora: dict[str, Any] = {}
     oof = {
         (key, c.index): np.zeros((len(rows), len(names)))
         for key, rows in sides.items()
         for c in candidates
     }
-    tasks = (
-        delayed(_fit_and_score)(candidates[c].config, texts, y, fit, score)
-        for _, c, _, fit, score in jobs
-    )
-    results = Parallel(n_jobs=n_jobs, return_as="generator")(tasks)
-    for done, ((key, c, local, _, _), scores) in enumerate(zip(jobs, results, strict=True), 1):
-        oof[key, c][local] = scores
-        if progress:
-            progress("candidates (inner folds)", done, len(jobs))
+    total = len(models) * sum(len(inner_folds(groups[rows], config.cv)) for rows in sides.values())
+    done = 0
+    for members in models.values():
+        model = members[0].config
+        features = _features_key(model)
+        if features not in corpora:
+            corpora[features] = counted_corpus(model, texts)
+        plan = [
+            (key, rows[fit_rows], rows[score_rows], score_rows)
+            for key, rows in sides.items()
+            for fit_rows, score_rows in inner_folds(groups[rows], config.cv)
+        ]
+        fits = [Fit(fit, (score,)) for _, fit, score, _ in plan]
+
+        def count(finished: int, _: int, before: int = done) -> None:
+            if progress:
+                progress("candidates (inner folds)", before + finished, total)
+
+        results = run_fits(
+            model, texts, y, fits, n_jobs=n_jobs, corpus=corpora[features], done=count
+        )
+        done += len(fits)
+        for (key, _, _, local), ((scores,), _) in zip(plan, results, strict=True):
+            for candidate in members:
+                oof[key, candidate.index][local] = scores
     selection: dict[bytes, list[CandidateScore]] = {}
     for key, rows in sides.items():
         selection[key] = []
@@ -198,7 +212,10 @@ def tune(
     # Estimate: the winner of each outer side, fitted there, scores its held-out documents.
     refits = list(dict.fromkeys([*side_of_fold, everything.tobytes()]))
     fitted = Parallel(n_jobs=n_jobs)(
-        delayed(_fit)(candidates[winner[key]].config, texts, y, sides[key]) for key in refits
+        delayed(fit_pipeline)(
+            candidates[winner[key]].config, [texts[i] for i in sides[key]], y[sides[key]]
+        )
+        for key in refits
     )
     pipelines = dict(zip(refits, fitted, strict=True))
     scores = np.zeros((len(test_index), len(names)))
@@ -245,15 +262,18 @@ def _best(scores: list[CandidateScore], metric: str) -> int:
     return int(np.argmax(values))
 
 
-def _fit_and_score(
-    config: ExperimentConfig, texts: list[str], y: np.ndarray, fit: np.ndarray, score: np.ndarray
-) -> np.ndarray:
-    pipeline = fit_pipeline(config, [texts[i] for i in fit], y[fit])
-    return theme_scores(pipeline, [texts[i] for i in score])
+def _model_key(config: ExperimentConfig) -> str:
+    """What decides a candidate's fitted models: everything but how thresholds are chosen."""
+    settings = config.to_dict()
+    return json.dumps(
+        {k: settings[k] for k in ("data", "features", "model", "cv") if k in settings},
+        sort_keys=True,
+        default=str,
+    )
 
 
-def _fit(config: ExperimentConfig, texts: list[str], y: np.ndarray, rows: np.ndarray):
-    return fit_pipeline(config, [texts[i] for i in rows], y[rows])
+def _features_key(config: ExperimentConfig) -> str:
+    return json.dumps(config.to_dict().get("features"), sort_keys=True, default=str)
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any) -> None:
