@@ -12,6 +12,7 @@ import os
 import signal
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -185,3 +186,26 @@ def test_the_cli_on_a_local_cluster(trained, texts, tmp_path):
         failed = run_cli("predict", *args, "-m", bundle)
         assert failed.returncode == 1 and message in failed.stderr, failed.stderr
         assert failed.stderr.count("\n") == 1 and "Traceback" not in failed.stderr
+
+
+def test_tune_on_the_cluster_gives_the_local_results(client, quick, tmp_path):
+    from classify.engines.cluster import joblib_on_cluster
+    from classify.model.config import load_experiment
+    from classify.training.tune import tune
+    from tests.conftest import DEFAULT_EXPERIMENT
+
+    grid = 'tune.grid = {"model.C" = [1.0, 10.0], "thresholds.min_f1" = [0.1, 0.3]}'
+    config = load_experiment(DEFAULT_EXPERIMENT, [*quick, grid, 'thresholds.strategy="f1"'])
+    local = tune(config, n_jobs=2)
+    with joblib_on_cluster(client):
+        remote = tune(config, n_jobs=-1)
+    assert remote.best == local.best and remote.chosen_by_fold == local.chosen_by_fold
+    np.testing.assert_array_equal(remote.final.cv.scores, local.final.cv.scores)
+    assert remote.final.thresholds == local.final.thresholds
+    done = run_cli(
+        "tune", str(DEFAULT_EXPERIMENT), *[f"--set={o}" for o in (*quick, grid)],
+        "--engine", "dask", "--no-track", "--models-dir", str(tmp_path / "models"),
+        env={"DASK_SCHEDULER_ADDRESS": client.scheduler.address},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "best: " in done.stdout and (tmp_path / "models" / "default" / "CURRENT").is_file()

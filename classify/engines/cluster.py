@@ -259,6 +259,17 @@ def _allow_empty(stream: InputStream) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
+def joblib_on_cluster(client: Any) -> Iterator[None]:
+    """Every joblib ``Parallel`` in the block (the fits of ``train`` and ``tune``) runs its
+    tasks on ``client``'s cluster, through joblib's Dask backend: the same tasks, the same
+    results, more machines."""
+    from joblib import parallel_config
+
+    with client.as_current(), parallel_config(backend="dask", wait_for_workers_timeout=60):
+        yield
+
+
+@contextlib.contextmanager
 def _local_copy(file: str) -> Iterator[tuple[str, str]]:
     """``(path, source)``: a local path as it is, or a URL's file downloaded to a temporary
     local path (removed afterwards) with the URL as the source."""
