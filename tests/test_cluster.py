@@ -209,3 +209,24 @@ def test_tune_on_the_cluster_gives_the_local_results(client, quick, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "best: " in done.stdout and (tmp_path / "models" / "default" / "CURRENT").is_file()
+
+
+def test_train_on_the_cluster_gives_the_local_model(client, quick, tmp_path):
+    from classify.engines.cluster import joblib_on_cluster
+    from classify.model.config import load_experiment
+    from classify.training.train import train
+    from tests.conftest import DEFAULT_EXPERIMENT
+
+    config = load_experiment(DEFAULT_EXPERIMENT, [*quick, 'thresholds.strategy="f1"'])
+    local = train(config, n_jobs=2)
+    with joblib_on_cluster(client):
+        remote = train(config, n_jobs=-1)
+    np.testing.assert_array_equal(remote.cv.scores, local.cv.scores)
+    assert remote.thresholds == local.thresholds and remote.data_hash == local.data_hash
+    done = run_cli(
+        "train", str(DEFAULT_EXPERIMENT), *[f"--set={o}" for o in quick], "--engine", "dask",
+        "--no-track", "--models-dir", str(tmp_path / "models"),
+        env={"DASK_SCHEDULER_ADDRESS": client.scheduler.address},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "models" / "default" / "CURRENT").is_file()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
@@ -53,6 +53,21 @@ TrainingTrackingUri = Annotated[
 NoTrack = Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")]
 Jobs = Annotated[
     int, typer.Option("--jobs", "-j", help="Parallel processes for the fits (-1: every core).")
+]
+FitsEngine = Annotated[
+    Literal["local", "dask"],
+    typer.Option(
+        "--engine",
+        help="local: --jobs processes here. dask: the fits run on a Dask cluster (joblib's Dask "
+        "backend), with the same results.",
+    ),
+]
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        help="Dask scheduler address. Default: $DASK_SCHEDULER_ADDRESS, else a local cluster "
+        "of --jobs worker processes."
+    ),
 ]
 
 

@@ -1,7 +1,10 @@
-"""`classify predict --engine dask`: a partitioned dataset scored on a Dask cluster."""
+"""`--engine dask`: a partitioned dataset scored on a Dask cluster (`predict`), and the fits of
+`train` and `tune` run there."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from classify.cli._app import stderr
@@ -31,13 +34,10 @@ def predict_with_dask(
         raise ClassifyError("--engine dask scores a dataset", hint="give its folder, glob or URL")
     if predictor.path is None:
         raise ClassifyError("--engine dask needs a model bundle on disk")
-    try:
-        from classify.engines.cluster import dataset_files, predict_on_cluster, start_client
-    except ImportError as exc:
-        raise ClassifyError(
-            f"--engine dask needs Dask's distributed scheduler ({exc.name} is not installed)",
-            hint="pip install 'classify[cluster]'",
-        ) from None
+    cluster = _engine()
+    dataset_files, predict_on_cluster, start_client = (
+        cluster.dataset_files, cluster.predict_on_cluster, cluster.start_client
+    )  # fmt: skip
 
     if output.exists():
         raise ClassifyError(f"{output} exists", hint="give a new folder for the Parquet parts")
@@ -70,3 +70,33 @@ def predict_with_dask(
     )
     for line in describe_skipped(run.skipped, counts=(run.skipped_rows, run.skipped_files)):
         stderr.print(printable(line), soft_wrap=True)
+
+
+@contextlib.contextmanager
+def on_engine(engine: str, scheduler: str | None, jobs: int) -> Iterator[None]:
+    """The fits of the block on this machine, or on a Dask cluster (started here if no
+    scheduler is given, and stopped after)."""
+    if engine == "local":
+        yield
+        return
+    cluster = _engine()
+    client = cluster.start_client(scheduler, workers=jobs if jobs > 1 else None)
+    try:
+        with cluster.joblib_on_cluster(client):
+            yield
+    finally:
+        client.close()
+        if client.cluster is not None:
+            client.cluster.close()
+
+
+def _engine():
+    """``classify.engines.cluster``, or a one-line error where Dask is not installed."""
+    try:
+        from classify.engines import cluster
+    except ImportError as exc:
+        raise ClassifyError(
+            f"--engine dask needs Dask's distributed scheduler ({exc.name} is not installed)",
+            hint="pip install 'classify[cluster]'",
+        ) from None
+    return cluster

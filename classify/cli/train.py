@@ -15,16 +15,19 @@ from rich.table import Table
 from rich.text import Text
 
 from classify.cli._app import (
+    FitsEngine,
     Jobs,
     ModelsDir,
     NoTrack,
     Overrides,
+    Scheduler,
     TrainingTrackingUri,
     app,
     reports_errors,
     stderr,
     stdout,
 )
+from classify.cli._cluster import on_engine
 from classify.errors import ClassifyError
 from classify.model.config import ExperimentConfig, load_experiment
 
@@ -62,6 +65,8 @@ def train_command(
         ),
     ] = None,
     jobs: Jobs = -1,
+    engine: FitsEngine = "local",
+    scheduler: Scheduler = None,
 ) -> None:
     """Cross-validate an experiment (grouped by document), fit it on all labels, save the bundle."""
     from classify.training.metric_tables import metrics_table
@@ -88,7 +93,7 @@ def train_command(
             tracking_uri = tracking_uri or default_tracking_uri(loaded[0])
             tracker = MlflowTracker(tracking_uri, register_as=register)
         stderr.print(Text.assemble("training ", (config.name, "bold"), f" from {path}"))
-        with progress_bar() as progress:
+        with on_engine(engine, scheduler, jobs), progress_bar() as progress:
             result, bundle, run_id = train_and_save(
                 config, models_dir, tracker=tracker, progress=progress, n_jobs=jobs
             )

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -13,18 +11,20 @@ from rich.table import Table
 from rich.text import Text
 
 from classify.cli._app import (
+    FitsEngine,
     Jobs,
     ModelsDir,
     NoTrack,
     Overrides,
+    Scheduler,
     TrainingTrackingUri,
     app,
     reports_errors,
     stderr,
     stdout,
 )
+from classify.cli._cluster import on_engine
 from classify.cli.train import progress_bar
-from classify.errors import ClassifyError
 from classify.model.config import load_experiment
 
 if TYPE_CHECKING:
@@ -42,19 +42,8 @@ def tune_command(
     tracking_uri: TrainingTrackingUri = None,
     no_track: NoTrack = False,
     jobs: Jobs = -1,
-    engine: Annotated[
-        Literal["local", "dask"],
-        typer.Option(
-            help="local: --jobs processes here. dask: the fits run on a Dask cluster (joblib's "
-            "Dask backend), with the same results."
-        ),
-    ] = "local",
-    scheduler: Annotated[
-        str | None,
-        typer.Option(
-            help="Dask scheduler address. Default: $DASK_SCHEDULER_ADDRESS, else a local cluster."
-        ),
-    ] = None,
+    engine: FitsEngine = "local",
+    scheduler: Scheduler = None,
 ) -> None:
     """Pick the best grid candidate by inner grouped CV; report nested CV; save the winner."""
     from classify.training.metric_tables import metrics_table
@@ -84,30 +73,6 @@ def tune_command(
 
         stdout.print(f"MLflow parent run {run_id} in {tracker.tracking_uri}")
         stdout.print(f"open the UI: {ui_command(tracker.tracking_uri)}", soft_wrap=True)
-
-
-@contextlib.contextmanager
-def on_engine(engine: str, scheduler: str | None, jobs: int) -> Iterator[None]:
-    """The fits of the block on this machine, or on a Dask cluster (started here if no
-    scheduler is given, and stopped after)."""
-    if engine == "local":
-        yield
-        return
-    try:
-        from classify.engines.cluster import joblib_on_cluster, start_client
-    except ImportError as exc:
-        raise ClassifyError(
-            f"--engine dask needs Dask's distributed scheduler ({exc.name} is not installed)",
-            hint="pip install 'classify[cluster]'",
-        ) from None
-    client = start_client(scheduler, workers=jobs if jobs > 1 else None)
-    try:
-        with joblib_on_cluster(client):
-            yield
-    finally:
-        client.close()
-        if client.cluster is not None:
-            client.cluster.close()
 
 
 def candidates_table(tuned: TuningResult) -> Table:
