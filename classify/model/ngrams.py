@@ -16,6 +16,7 @@ not placed instead of guessing.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -85,6 +86,30 @@ def locate_ngrams(
         [(0,)]
     """
     located: dict[str, list[Occurrence]] = defaultdict(list)
+    grams, words = ngram_occurrences(
+        text, analyzer, ngram_range, stop_words=stop_words, chunk_chars=chunk_chars
+    )
+    for gram, occurrence in zip(grams, words, strict=True):
+        located[gram].append(occurrence)
+    return dict(located)
+
+
+def ngram_occurrences(
+    text: str,
+    analyzer: str,
+    ngram_range: tuple[int, int],
+    *,
+    stop_words: frozenset[str] = frozenset(),
+    chunk_chars: int | None = None,
+) -> tuple[list[str], list[Occurrence]]:
+    """:func:`locate_ngrams` as two parallel lists, one entry per occurrence: the n-gram, and
+    the words it covers (the fast form, for explanations of many paragraphs).
+
+    Example:
+        >>> ngram_occurrences("Police drill", "word", (1, 2))
+        (['police', 'drill', 'police drill'], [(0,), (1,), (0, 1)])
+    """
+    found = _Found()
     pieces = (
         [text]
         if chunk_chars is None or len(text) <= chunk_chars
@@ -95,15 +120,27 @@ def locate_ngrams(
     for piece in pieces:
         normalised, owners = _normalised_runs(piece, piece_start, word_starts)
         if analyzer == "word":
-            _word_ngrams(normalised, owners, ngram_range, stop_words, located)
+            _word_ngrams(normalised, owners, ngram_range, stop_words, found)
         elif analyzer == "char_wb":
-            _char_wb_ngrams(normalised, owners, ngram_range, located)
+            _char_wb_ngrams(normalised, owners, ngram_range, found)
         elif analyzer == "char":
-            _char_ngrams(normalised, owners, ngram_range, located)
+            _char_ngrams(normalised, owners, ngram_range, found)
         else:
             raise ValueError(f"unknown analyzer {analyzer!r}")
         piece_start += len(piece)
-    return dict(located)
+    return found.grams, found.words
+
+
+class _Found:
+    """Occurrences as they are found: two parallel lists."""
+
+    def __init__(self) -> None:
+        self.grams: list[str] = []
+        self.words: list[Occurrence] = []
+
+    def add(self, gram: str, words: Occurrence) -> None:
+        self.grams.append(gram)
+        self.words.append(words)
 
 
 def _normalised_runs(piece: str, piece_start: int, word_starts: list[int]) -> tuple[str, list[int]]:
@@ -127,7 +164,7 @@ def _covered(owners: list[int], start: int, end: int) -> Occurrence:
     return tuple(dict.fromkeys(o for o in owners[start:end] if o >= 0))
 
 
-def _word_ngrams(normalised, owners, ngram_range, stop_words, located) -> None:
+def _word_ngrams(normalised, owners, ngram_range, stop_words, found: _Found) -> None:
     tokens = [
         (match[0], owners[match.start()])
         for match in _TOKENS.finditer(normalised)
@@ -138,24 +175,31 @@ def _word_ngrams(normalised, owners, ngram_range, stop_words, located) -> None:
         for i in range(len(tokens) - n + 1):
             gram = tokens[i : i + n]
             words = tuple(dict.fromkeys(word for _, word in gram if word >= 0))
-            located[" ".join(token for token, _ in gram)].append(words)
+            found.add(" ".join(token for token, _ in gram), words)
 
 
-def _char_wb_ngrams(normalised, owners, ngram_range, located) -> None:
+def _char_wb_ngrams(normalised, owners, ngram_range, found: _Found) -> None:
     low, high = ngram_range
     for match in _WORDS.finditer(normalised):
-        padded = f" {match[0]} "
-        words = _covered(owners, match.start(), match.end())
-        for n in range(low, high + 1):
-            # scikit-learn's _char_wb_ngrams: a padded word shorter than n is counted once, whole
-            located[padded[:n]].append(words)
-            if len(padded) <= n:
-                break
-            for offset in range(1, len(padded) - n + 1):
-                located[padded[offset : offset + n]].append(words)
+        grams = _padded_grams(f" {match[0]} ", low, high)
+        found.grams.extend(grams)
+        found.words.extend([_covered(owners, match.start(), match.end())] * len(grams))
 
 
-def _char_ngrams(normalised, owners, ngram_range, located) -> None:
+@functools.lru_cache(maxsize=1 << 16)  # a paragraph's words are mostly words seen before
+def _padded_grams(padded: str, low: int, high: int) -> tuple[str, ...]:
+    """scikit-learn's ``_char_wb_ngrams`` of one padded word: a padded word shorter than n is
+    counted once, whole."""
+    grams = []
+    for n in range(low, high + 1):
+        grams.append(padded[:n])
+        if len(padded) <= n:
+            break
+        grams.extend(padded[offset : offset + n] for offset in range(1, len(padded) - n + 1))
+    return tuple(grams)
+
+
+def _char_ngrams(normalised, owners, ngram_range, found: _Found) -> None:
     collapsed: list[str] = []
     kept: list[int] = []
     position = 0
@@ -171,4 +215,4 @@ def _char_ngrams(normalised, owners, ngram_range, located) -> None:
     low, high = ngram_range
     for n in range(low, high + 1):
         for start in range(len(text) - n + 1):
-            located[text[start : start + n]].append(_covered(kept, start, start + n))
+            found.add(text[start : start + n], _covered(kept, start, start + n))

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain, repeat
 
 import numpy as np
 
 from classify.model.engine import ScoringEngine
-from classify.model.ngrams import locate_ngrams, words_of
+from classify.model.ngrams import ngram_occurrences, words_of
 from classify.text import normalise_text
 
 NGRAMS_PER_TERM = 5  # the n-grams kept behind each term, largest first
@@ -172,9 +173,7 @@ def _explain_one(
     words = words_of(text)
     # one (word, feature, weight) per word an occurrence of a feature covers: the word's share
     # of the feature's contribution is weight * contribution
-    by_word: list[int] = []
-    by_feature: list[int] = []
-    weights: list[float] = []
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # words, features, weights
     grams: list[str] = []
     blocks: list[np.ndarray] = []
     unplaced = np.zeros(len(columns))
@@ -182,24 +181,34 @@ def _explain_one(
         if not len(features):
             continue
         contributions = values.astype(np.float64)[:, None] * engine.coef[features][:, columns]
-        located = locate_ngrams(text, chunk_chars=engine.long_text_chars, **settings[block])
         block_grams = engine.terms(features)
-        for f, gram in enumerate(block_grams):
-            occurrences = [o for o in located.get(gram, ()) if o]
-            if not occurrences:
-                unplaced += contributions[f]
-            for occurrence in occurrences:
-                weight = 1.0 / (len(occurrences) * len(occurrence))
-                for word in occurrence:
-                    by_word.append(word)
-                    by_feature.append(len(grams) + f)
-                    weights.append(weight)
+        found, covered = ngram_occurrences(
+            text, chunk_chars=engine.long_text_chars, **settings[block]
+        )
+        feature_of = {gram: f for f, gram in enumerate(block_grams)}
+        # every occurrence's feature (-1: not one of the paragraph's) and the words it covers;
+        # the occurrences of features that cover at least one word share its contribution
+        feature = np.fromiter(map(feature_of.get, found, repeat(-1)), np.int64, len(found))
+        widths = np.fromiter(map(len, covered), np.int64, len(covered))
+        kept = (feature >= 0) & (widths > 0)
+        occurrences = np.bincount(feature[kept], minlength=len(block_grams))
+        unplaced += contributions[occurrences == 0].sum(axis=0)
+        # each occurrence's share of its feature, shared again among the words it covers
+        word_of = np.fromiter(chain.from_iterable(covered), np.int64, int(widths.sum()))
+        on_word = np.repeat(kept, widths)
+        feature, widths = feature[kept], widths[kept]
+        weight = 1.0 / (occurrences[feature] * widths)
+        parts.append(
+            (word_of[on_word], np.repeat(feature + len(grams), widths), np.repeat(weight, widths))
+        )
         grams += block_grams
         blocks.append(contributions)
     contributions = np.vstack(blocks) if blocks else np.zeros((0, len(columns)))
-    word_rows = np.asarray(by_word, dtype=np.int64)
-    feature_rows = np.asarray(by_feature, dtype=np.int64)
-    shares = np.asarray(weights)[:, None] * contributions[feature_rows]
+    word_rows, feature_rows, weights = (
+        np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+        for k in range(3)
+    )
+    shares = weights[:, None] * contributions[feature_rows]
     # words merged into terms by case-folded text, in order of first appearance
     keys: dict[str, int] = {}
     term_of_word = np.full(len(words), -1, dtype=np.int64)
