@@ -16,10 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from classify.model.config import (
-    CharFeatures,
     ExperimentConfig,
     FeaturesConfig,
-    ModelConfig,
     WordFeatures,
     load_experiment,
 )
@@ -28,8 +26,8 @@ from classify.model.engine_export import export_pipeline
 from classify.model.pipeline import build_pipeline, theme_scores, vectorizers
 from classify.text import normalise_text
 from classify.training.fits import fit_pipeline
-from classify.training.train import data_split, load_labeled_data
-from tests.conftest import DEFAULT_EXPERIMENT, ROOT
+from classify.training.train import data_split
+from tests.conftest import DEFAULT_EXPERIMENT, ODD_TEXTS, ROOT
 
 TOLERANCE = 1e-6
 EXPERIMENTS = sorted(path.stem for path in (ROOT / "experiments").glob("*.toml"))
@@ -41,32 +39,11 @@ VARIANTS = [
     ("ridge", "sigmoid"),
     ("logistic_regression", "isotonic"),
 ]
-# Text that exercises every path of the kernel: code points above 4095 and astral ones (hashed
-# keys), words longer than the memo takes, combining marks, lone surrogates, Unicode spaces
-# and the \x1c-\x1f separators str.split() splits on, digits and superscripts (\w), underscores.
-ODD_TEXTS = [
-    "Полиция провела учения. Police held drills; the_police_drill_2024 ²³ ٣",
-    "東京で訓練が行われた 🚨🚨 emoji ✓ and 한국어 text",
-    "Bogotá cafe\u0301 ﬁne ＫＮＢ Ⅻ ǅ İstanbul straße",
-    "tab\tseparated\x1cfile\x1dgroup\x1erecord\x1funit\u2003em\u3000ideographic\u00a0nbsp",
-    "antidisestablishmentarianism-and-counterterrorism-cooperation-agreements",
-    "a b c d e f g h i j k l m n o p q r s t u v w x y z",
-    "lone \ud800 surrogate and \udfff another",
-    "   leading and trailing   ",
-    "\u200b\u200dzero\u2060width\ufeff",
-    "«Кавычки» „Anführungszeichen“ (brackets) [square] {curly} — dash – en-dash",
-]
 
 
 def largest_difference(pipeline, texts) -> float:
     engine = ScoringEngine(*export_pipeline(pipeline))
     return float(np.abs(engine.scores(texts) - theme_scores(pipeline, texts)).max())
-
-
-@pytest.fixture(scope="module")
-def labeled():
-    """Every labeled paragraph of the default experiment's files: seeds and authored."""
-    return load_labeled_data(load_experiment(DEFAULT_EXPERIMENT))
 
 
 def fitted(config: ExperimentConfig, data) -> object:
@@ -90,28 +67,6 @@ def test_every_model_type_scores_as_its_pipeline(labeled, model, calibration):
         DEFAULT_EXPERIMENT, [f'model.type="{model}"', f'model.calibration="{calibration}"']
     )
     assert largest_difference(fitted(config, labeled), labeled.texts) <= TOLERANCE
-
-
-@pytest.fixture(scope="module")
-def odd_pipelines(labeled):
-    """Pipelines whose vocabularies hold odd n-grams: fitted on real and odd text, with every
-    analyzer, n-gram ranges from 1 to 7, stop words, and float32 weights (ridge)."""
-    texts = labeled.texts[:300] + ODD_TEXTS * 3
-    y = np.zeros((len(texts), 5), dtype=int)
-    y[np.arange(len(texts)), np.arange(len(texts)) % 5] = 1
-    features = [
-        FeaturesConfig(
-            word=WordFeatures(ngram_range=(1, 3)), char=CharFeatures(ngram_range=(1, 6))
-        ),
-        FeaturesConfig(word=WordFeatures(stop_words="english"), char=None),
-        FeaturesConfig(word=None, char=CharFeatures(analyzer="char", ngram_range=(2, 5))),
-        FeaturesConfig(word=None, char=CharFeatures(ngram_range=(4, 7))),  # short words whole
-    ]
-    models = ["logistic_regression", "logistic_regression", "ridge", "sgd"]
-    return [
-        build_pipeline(ExperimentConfig(features=f, model=ModelConfig(type=m))).fit(texts, y)
-        for f, m in zip(features, models, strict=True)
-    ]
 
 
 def test_odd_text_scores_as_the_pipeline(odd_pipelines):

@@ -19,20 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from classify.model.config import (
-    CharFeatures,
-    ExperimentConfig,
-    FeaturesConfig,
-    ModelConfig,
-    WordFeatures,
     load_experiment,
 )
 from classify.model.ngrams import locate_ngrams, words_of
 from classify.model.pipeline import build_pipeline, vectorizers
 from classify.predict.predictor import Predictor
-from classify.training.train import load_labeled_data
-from tests.conftest import DEFAULT_EXPERIMENT, SEEDS
+from tests.conftest import DEFAULT_EXPERIMENT, ODD_TEXTS, SEEDS
 from tests.helpers import run_cli
-from tests.test_engine import ANY_TEXT, ODD_TEXTS
+from tests.test_engine import ANY_TEXT
 
 VARIANTS = [
     ("logistic_regression", "none"),
@@ -45,11 +39,6 @@ VARIANTS = [
 ]
 EN = "Special forces rehearsed freeing hostages at Almaty airport."
 RU = "Спецназ КНБ провёл учения по освобождению заложников в аэропорту Алматы."
-
-
-@pytest.fixture(scope="module")
-def labeled():
-    return load_labeled_data(load_experiment(DEFAULT_EXPERIMENT))
 
 
 @pytest.fixture(scope="module")
@@ -103,27 +92,6 @@ def test_contributions_add_up_to_the_decision_value_for_every_model_type(
     check_adds_up(predictor, pipeline, probe)
     link = predictor.explain([EN])[0].themes[0].link
     assert ("calibrated" in link) == (calibration != "none")
-
-
-@pytest.fixture(scope="module")
-def odd_pipelines(labeled):
-    """Every analyzer and n-gram range, stop words, and float32 weights."""
-    texts = labeled.texts[:300] + ODD_TEXTS * 3
-    y = np.zeros((len(texts), 5), dtype=int)
-    y[np.arange(len(texts)), np.arange(len(texts)) % 5] = 1
-    features = [
-        FeaturesConfig(
-            word=WordFeatures(ngram_range=(1, 3)), char=CharFeatures(ngram_range=(1, 6))
-        ),
-        FeaturesConfig(word=WordFeatures(stop_words="english"), char=None),
-        FeaturesConfig(word=None, char=CharFeatures(analyzer="char", ngram_range=(2, 5))),
-        FeaturesConfig(word=None, char=CharFeatures(ngram_range=(4, 7))),
-    ]
-    models = ["logistic_regression", "logistic_regression", "ridge", "sgd"]
-    return [
-        build_pipeline(ExperimentConfig(features=f, model=ModelConfig(type=m))).fit(texts, y)
-        for f, m in zip(features, models, strict=True)
-    ]
 
 
 def analyzer_settings(vectorizer) -> dict:
