@@ -51,6 +51,23 @@ TrainingTrackingUri = Annotated[
     ),
 ]
 NoTrack = Annotated[bool, typer.Option("--no-track", help="Do not log to MLflow.")]
+# The inputs `predict` and `explain` read (and `classify.data.inputs.InputStream` takes).
+Inputs = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Texts, document files, folders, .csv/.jsonl/.parquet tables, or - for stdin.",
+        show_default=False,
+    ),
+]
+Model = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model bundle folder, or an MLflow model: models:/NAME@ALIAS, models:/NAME/VERSION, "
+        "runs:/RUN_ID/model.",
+    ),
+]
 Jobs = Annotated[
     int, typer.Option("--jobs", "-j", help="Parallel processes for the fits (-1: every core).")
 ]
@@ -93,3 +110,14 @@ def reports_errors(command: F) -> F:
 def fail(message: str) -> None:
     stderr.print(f"error: {printable(message)}", soft_wrap=True)
     raise typer.Exit(1)
+
+
+def load_model(model: str, tracking_uri: str | None = None) -> Any:
+    """The ``Predictor`` of a bundle folder, or of an MLflow model URI (``models:/NAME@ALIAS``,
+    ``runs:/RUN_ID/model``), which alone imports MLflow."""
+    from classify.predict.predictor import Predictor
+    from classify.track.registry import is_model_uri, load_predictor
+
+    if is_model_uri(model):
+        return load_predictor(model, tracking_uri)
+    return Predictor.load(Path(model))

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from classify.cli._app import Jobs, Overrides, app, reports_errors, stderr, stdout
+from classify.cli._app import (
+    Jobs,
+    Model,
+    Overrides,
+    app,
+    load_model,
+    reports_errors,
+    stderr,
+    stdout,
+)
 from classify.errors import ClassifyError
 
 
@@ -18,9 +27,7 @@ def audit_command(
         Path, typer.Argument(help="Experiment whose labeled data to audit.")
     ] = Path("experiments/default.toml"),
     overrides: Overrides = None,
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="Model bundle whose cut-offs to judge by.")
-    ] = "models/default",
+    model: Model = "models/default",
     output: Annotated[
         Path | None,
         typer.Option("--output", "-o", help="File of findings to correct (.csv or .jsonl)."),
@@ -41,7 +48,6 @@ def audit_command(
 
     from classify.data.annotation_files import annotation_bytes, write_annotations
     from classify.model.config import load_experiment
-    from classify.predict.predictor import Predictor
     from classify.training.audit import audit_findings, audit_scores
     from classify.training.train import load_labeled_data
 
@@ -51,7 +57,7 @@ def audit_command(
         raise ClassifyError(f"{output}: write the findings to a .csv or .jsonl file")
     config = load_experiment(experiment, overrides or [])
     data = load_labeled_data(config)
-    predictor = Predictor.load(Path(model))
+    predictor = load_model(model)
     if data.label_set.names != predictor.themes:
         raise ClassifyError(
             f"{experiment} labels {', '.join(data.label_set.names)}; the model "

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
 from rich.text import Text
 
-from classify.cli._app import app, reports_errors, stdout
+from classify.cli._app import Inputs, Model, app, load_model, reports_errors, stdout
 from classify.cli.predict import parse_thresholds
 from classify.errors import ClassifyError
 from classify.text import printable
@@ -18,20 +17,11 @@ from classify.text import printable
 @app.command("explain")
 @reports_errors
 def explain_command(
-    inputs: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="Texts, document files, folders, .csv/.jsonl/.parquet tables, or - for stdin.",
-            show_default=False,
-        ),
-    ] = None,
+    inputs: Inputs = None,
     text: Annotated[
         list[str] | None, typer.Option("--text", "-t", help="A text to explain (repeatable).")
     ] = None,
-    model: Annotated[
-        str,
-        typer.Option("--model", "-m", help="Model bundle folder, or models:/NAME@ALIAS."),
-    ] = "models/default",
+    model: Model = "models/default",
     tracking_uri: Annotated[
         str | None, typer.Option(help="MLflow store of a models:/ or runs:/ model.")
     ] = None,
@@ -54,7 +44,6 @@ def explain_command(
     from classify.data.inputs import InputStream, ReadOptions
     from classify.predict.explain import explanation_record
     from classify.predict.stream import tag_stream
-    from classify.track.registry import is_model_uri, load_predictor
 
     if terms < 0:
         raise ClassifyError("--terms must be 0 (all) or more")
@@ -62,12 +51,7 @@ def explain_command(
         inputs or [], texts=text or [], options=ReadOptions(text_column, "id", encoding)
     )
     cutoffs = parse_thresholds(threshold or [])
-    if is_model_uri(model):
-        predictor = load_predictor(model, tracking_uri)
-    else:
-        from classify.predict.predictor import Predictor
-
-        predictor = Predictor.load(Path(model))
+    predictor = load_model(model, tracking_uri)
     for batch in tag_stream(predictor, paragraphs, fmt="table", threshold=cutoffs, explain=True):
         for paragraph, explanation in zip(batch.paragraphs, batch.explanations or (), strict=True):
             record = {

@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from classify.cli._app import app, reports_errors, stderr, stdout
+from classify.cli._app import Inputs, Model, app, load_model, reports_errors, stderr, stdout
 from classify.data.inputs import OnError  # light: no scikit-learn, no MLflow
 from classify.errors import ClassifyError
 from classify.text import printable
 
 if TYPE_CHECKING:
     from classify.data.inputs import InputStream
-    from classify.predict.predictor import Predictor
 
 OutputFormat = Literal["table", "json", "jsonl", "csv", "parquet", "html"]
 
@@ -30,25 +29,11 @@ OutputFormat = Literal["table", "json", "jsonl", "csv", "parquet", "html"]
 @app.command("predict")
 @reports_errors
 def predict_command(
-    inputs: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="Texts, document files, folders, .csv/.jsonl/.parquet tables, or - for stdin.",
-            show_default=False,
-        ),
-    ] = None,
+    inputs: Inputs = None,
     text: Annotated[
         list[str] | None, typer.Option("--text", "-t", help="A text to tag (repeatable).")
     ] = None,
-    model: Annotated[
-        str,
-        typer.Option(
-            "--model",
-            "-m",
-            help="Model bundle folder, or an MLflow model: models:/NAME@ALIAS, "
-            "models:/NAME/VERSION, runs:/RUN_ID/model.",
-        ),
-    ] = "models/default",
+    model: Model = "models/default",
     tracking_uri: Annotated[
         str | None,
         typer.Option(
@@ -117,7 +102,7 @@ def predict_command(
         from classify.cli._cluster import predict_with_dask
 
         predict_with_dask(
-            _load(model, tracking_uri), inputs or [], output, scheduler=scheduler,
+            load_model(model, tracking_uri), inputs or [], output, scheduler=scheduler,
             workers=jobs if jobs > 1 else None, options=options, threshold=parse_thresholds(
                 threshold or []), top_k=top_k, explain=explain, quiet=quiet,
         )  # fmt: skip
@@ -129,7 +114,7 @@ def predict_command(
     from classify.predict.stream import tag_stream
     from classify.predict.writers import open_writer
 
-    predictor = _load(model, tracking_uri)
+    predictor = load_model(model, tracking_uri)
     explain = explain or fmt == "html"  # the report highlights the rationale terms
     batches = tag_stream(
         predictor, paragraphs, fmt=fmt, threshold=cutoffs, top_k=top_k, jobs=jobs, explain=explain
@@ -151,16 +136,6 @@ def predict_command(
     counts = (paragraphs.skipped_rows, paragraphs.skipped_files)
     for line in describe_skipped(paragraphs.skipped, counts=counts):  # after the output, seen last
         stderr.print(printable(line), soft_wrap=True)
-
-
-def _load(model: str, tracking_uri: str | None) -> Predictor:
-    """A bundle folder, or an MLflow model URI (which alone imports MLflow)."""
-    from classify.predict.predictor import Predictor
-    from classify.track.registry import is_model_uri, load_predictor
-
-    if is_model_uri(model):
-        return load_predictor(model, tracking_uri)
-    return Predictor.load(Path(model))
 
 
 @contextlib.contextmanager

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from classify.cli._app import Jobs, Overrides, app, reports_errors, stderr, stdout
+from classify.cli._app import (
+    Jobs,
+    Model,
+    Overrides,
+    app,
+    load_model,
+    reports_errors,
+    stderr,
+    stdout,
+)
 from classify.errors import ClassifyError
 from classify.text import printable
 
@@ -24,9 +33,7 @@ def suggest_command(
         ),
     ],
     count: Annotated[int, typer.Option("-n", help="Paragraphs to pick.")] = 50,
-    model: Annotated[
-        str, typer.Option("--model", "-m", help="Model bundle whose scores and cut-offs to use.")
-    ] = "models/default",
+    model: Model = "models/default",
     experiment: Annotated[
         Path,
         typer.Option(
@@ -59,7 +66,6 @@ def suggest_command(
     from classify.data.annotation_files import annotation_bytes, write_annotations
     from classify.data.inputs import InputStream, ReadOptions
     from classify.model.config import load_experiment
-    from classify.predict.predictor import Predictor
     from classify.training import suggest
     from classify.training.train import load_labeled_data
 
@@ -68,7 +74,7 @@ def suggest_command(
     if output is not None and output.suffix.lower() not in (".csv", ".jsonl"):
         raise ClassifyError(f"{output}: write the suggestions to a .csv or .jsonl file")
     paragraphs = list(InputStream(pool, options=ReadOptions(text_column, "id", encoding)))
-    predictor = Predictor.load(Path(model))
+    predictor = load_model(model)
     config = load_experiment(experiment, overrides or [])
     data = load_labeled_data(config)
     if data.label_set.names != predictor.themes:
