@@ -40,11 +40,10 @@ class CountedCorpus:
             self.blocks.append((vectorizer, _count(vectorizer, texts)))
 
     @staticmethod
-    def usable(config: ExperimentConfig, texts: Sequence[str]) -> bool:
+    def usable(texts: Sequence[str]) -> bool:
         """Whether the counts reproduce the pipeline for these texts: a text longer than
         ``LONG_TEXT_CHARS`` is scored chunk by chunk, which counting it whole would not match.
         """
-        del config
         return all(len(text) <= LONG_TEXT_CHARS for text in texts)
 
     def features(

@@ -64,7 +64,7 @@ def run_fits(
 def counted_corpus(config: ExperimentConfig, texts: Sequence[str]) -> CountedCorpus | None:
     """The texts' n-grams counted once, or ``None`` where counting cannot stand in for the
     pipeline (a text long enough to be scored chunk by chunk)."""
-    return CountedCorpus(config, texts) if CountedCorpus.usable(config, texts) else None
+    return CountedCorpus(config, texts) if CountedCorpus.usable(texts) else None
 
 
 def _task(config, texts, y, fit: Fit, corpus: CountedCorpus | None):
