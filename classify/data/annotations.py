@@ -30,14 +30,14 @@ from typing import Any
 
 import numpy as np
 
-from classify.data.decoding import read_document
+from classify.data.decoding import open_table, read_document
 from classify.data.labels import LabelSet
-from classify.data.rows import read_rows
+from classify.data.rows import read_rows, stream_rows
 from classify.data.segment import KINDS
 from classify.errors import ClassifyError
 from classify.text import detect_language
 
-REQUIRED_COLUMNS = ("id", "text", "themes")
+REQUIRED_COLUMNS = ("id", "text", "themes")  # "themes": the label set's column
 THEME_SEPARATOR = ";"
 
 
@@ -182,13 +182,53 @@ def load_annotations(
     return Annotations(label_set, tuple(paragraphs), ", ".join(map(str, files)))
 
 
+def stream_annotations(
+    paths: Sequence[str | Path],
+    label_set: LabelSet,
+    *,
+    kinds: Iterable[str] | None = None,
+    sources: Iterable[str] | None = None,
+) -> Iterator[LabeledParagraph]:
+    """The paragraphs of annotation files one at a time, validated as
+    :func:`load_annotations` validates them, in bounded memory (files of any size): only a
+    64-bit digest of each id is kept, to refuse a duplicate. Paragraphs of other ``kinds`` or
+    ``sources`` (``None``: any) are skipped.
+
+    Example:
+        >>> from classify.data.labels import load_label_set
+        >>> rows = stream_annotations(["labels/seeds.csv"], load_label_set("labels/themes.toml"))
+        >>> next(rows).id
+        '000_018c84c2e1b18d0e:000'
+    """
+    wanted_kinds = None if kinds is None else set(kinds)
+    wanted_sources = None if sources is None else set(sources)
+    seen: set[bytes] = set()
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise ClassifyError(f"annotation file not found: {path}")
+        with open_table(path) as handle:
+            jsonl = path.suffix.lower() == ".jsonl"
+            for line, record in stream_rows(handle, path, jsonl=jsonl):
+                where = f"{path}:{line}"
+                _check_columns(record, where, label_set.column)
+                paragraph = _parse_record(record, label_set, where, default_source=path.stem)
+                digest = hashlib.blake2b(paragraph.id.encode(), digest_size=8).digest()
+                if digest in seen:
+                    raise ClassifyError(f"{where}: duplicate id {paragraph.id!r}")
+                seen.add(digest)
+                if (wanted_kinds is None or paragraph.kind in wanted_kinds) and (
+                    wanted_sources is None or paragraph.source in wanted_sources
+                ):
+                    yield paragraph
+
+
 def _read_file(path: Path, label_set: LabelSet) -> Iterator[tuple[str, LabeledParagraph]]:
     if not path.is_file():
         raise ClassifyError(f"annotation file not found: {path}")
     rows = read_rows(read_document(path), path, jsonl=path.suffix.lower() == ".jsonl")
     for line, record in rows:
         where = f"{path}:{line}"
-        _check_columns(record, where)
+        _check_columns(record, where, label_set.column)
         yield where, _parse_record(record, label_set, where, default_source=path.stem)
 
 
@@ -201,7 +241,8 @@ def _parse_record(
     text = record.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ClassifyError(f"{where}: empty text for paragraph {pid!r}")
-    themes = label_set.check(_theme_list(record.get("themes"), where), where=where)
+    column = label_set.column
+    themes = label_set.check(_theme_list(record.get(column), where, column), where=where)
     kind = str(record.get("kind") or "body").strip()
     if kind not in KINDS:
         raise ClassifyError(
@@ -220,14 +261,14 @@ def _parse_record(
     )
 
 
-def _theme_list(value: Any, where: str) -> list[str]:
+def _theme_list(value: Any, where: str, column: str = "themes") -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, str):
         return [t.strip() for t in value.split(THEME_SEPARATOR) if t.strip()]
     if isinstance(value, list) and all(isinstance(t, str) for t in value):
         return [t.strip() for t in value if t.strip()]
-    raise ClassifyError(f"{where}: themes must be a list of names or a ';'-separated string")
+    raise ClassifyError(f"{where}: {column} must be a list of names or a ';'-separated string")
 
 
 def _offset(value: Any, where: str) -> int | None:
@@ -242,12 +283,13 @@ def _offset(value: Any, where: str) -> int | None:
     return offset
 
 
-def _check_columns(record: dict[str, Any], where: str) -> None:
-    missing = [c for c in REQUIRED_COLUMNS if c not in record]
+def _check_columns(record: dict[str, Any], where: str, column: str = "themes") -> None:
+    required = ("id", "text", column)
+    missing = [c for c in required if c not in record]
     if missing:
         raise ClassifyError(
             f"{where}: missing column(s) {', '.join(missing)}",
-            hint=f"an annotation file needs {', '.join(REQUIRED_COLUMNS)}",
+            hint=f"an annotation file needs {', '.join(required)}",
         )
 
 

@@ -8,8 +8,11 @@ A label set lives in a small TOML file so that any user can bring their own::
     name = "recruitment"
     definition = "drawing people into extremist or terrorist groups ..."
 
-Theme names are lowercase identifiers (letters, digits, ``_`` and ``-``); their order in the file is
-the order of score columns everywhere.
+A label set other than themes names its labels ``[[labels]]`` and the annotation column that
+holds them (``column = "narratives"``), so one annotation file can carry several label sets,
+each in its own column. Label names are lowercase identifiers (letters, digits, ``_`` and
+``-``); their order in the file is the order of score columns everywhere. (In the code a label
+of any label set is a ``Theme``, after the first label set.)
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 from classify.errors import ClassifyError
 
 _THEME_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+DEFAULT_COLUMN = "themes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +53,14 @@ class LabelSet:
     name: str
     version: str
     themes: tuple[Theme, ...]
+    column: str = DEFAULT_COLUMN  # the annotation column (and output field) of its labels
 
     def __post_init__(self) -> None:
+        if not _THEME_NAME.match(self.column) or self.column in _RESERVED_COLUMNS:
+            raise ClassifyError(
+                f"label set {self.name!r}: {self.column!r} cannot name its column",
+                hint="use a lowercase name such as narratives, not an annotation file column",
+            )
         if not self.themes:
             raise ClassifyError(f"label set {self.name!r} has no themes")
         seen: set[str] = set()
@@ -70,36 +80,44 @@ class LabelSet:
     def names(self) -> tuple[str, ...]:
         return tuple(theme.name for theme in self.themes)
 
+    @property
+    def noun(self) -> str:
+        """What one label is called in messages: ``theme``, ``narrative``, ..."""
+        return self.column.removesuffix("s") or "label"
+
     def check(self, themes: list[str] | tuple[str, ...], *, where: str) -> tuple[str, ...]:
         """Return ``themes`` in label-set order, or raise naming the unknown one and ``where``."""
         known = set(self.names)
         for theme in themes:
             if theme not in known:
                 raise ClassifyError(
-                    f"{where}: unknown theme {theme!r}",
+                    f"{where}: unknown {self.noun} {theme!r}",
                     hint=f"label set {self.name!r} has: {', '.join(self.names)}",
                 )
         wanted = set(themes)
         return tuple(name for name in self.names if name in wanted)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "version": self.version,
-            "themes": [{"name": t.name, "definition": t.definition} for t in self.themes],
-        }
+        labels = [{"name": t.name, "definition": t.definition} for t in self.themes]
+        if self.column == DEFAULT_COLUMN:  # as before columns existed: the fingerprint stays
+            return {"name": self.name, "version": self.version, "themes": labels}
+        return {"name": self.name, "version": self.version, "column": self.column,
+                "labels": labels}  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: str = "label set") -> LabelSet:
+        if "themes" in data and "labels" in data:
+            raise ClassifyError(f"{where}: a label set has [[themes]] or [[labels]], not both")
         try:
-            themes = tuple(
-                Theme(str(t["name"]), str(t.get("definition", ""))) for t in data["themes"]
-            )
-            return cls(str(data["name"]), str(data.get("version", "1")), themes)
+            entries = data["labels"] if "labels" in data else data["themes"]
+            themes = tuple(Theme(str(t["name"]), str(t.get("definition", ""))) for t in entries)
+            column = str(data.get("column", DEFAULT_COLUMN))
+            return cls(str(data["name"]), str(data.get("version", "1")), themes, column)
         except (KeyError, TypeError) as exc:
             raise ClassifyError(
                 f"{where}: not a valid label set (missing or malformed {exc})",
-                hint="it needs `name`, optional `version`, and [[themes]] with `name` each",
+                hint="it needs `name`, optional `version` and `column`, and [[themes]] or "
+                "[[labels]] with `name` each",
             ) from None
 
     @property
@@ -107,6 +125,13 @@ class LabelSet:
         """A short hash of names and definitions: changes whenever the label set does."""
         blob = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
+
+
+# columns an annotation file or a prediction already uses for something else
+_RESERVED_COLUMNS = frozenset(
+    {"id", "text", "document", "start", "end", "kind", "source", "lang", "scores", "review",
+     "rationale", "note", "labels"}
+)  # fmt: skip
 
 
 def abbreviate(names: Sequence[str], shortest: int = 5) -> list[str]:

@@ -14,7 +14,9 @@ implementation the tests hold it to.
 Vocabulary lookups are exact. Each block's terms sit in an open-addressing table keyed by the
 n-gram itself where it fits in 60 bits (at most 5 code points below 4095, each stored + 1: every
 Latin or Cyrillic char n-gram of the default model) and otherwise by a 64-bit FNV-1a hash with
-the top bit set, which a hit confirms by comparing code points.
+the top bit set, which a hit confirms by comparing code points. A hashed block (a fitted
+``HashingVectorizer``) has no table: an n-gram's column is scikit-learn's, the signed 32-bit
+MurmurHash3 of its UTF-8 bytes (seed 0), its absolute value modulo the block's width.
 
 Speed comes from memory, not arithmetic: a paragraph's n-grams land all over tables of
 megabytes. So the kernel computes the keys of a paragraph's n-grams (and words) first and
@@ -187,6 +189,7 @@ cdef struct Block:
     bint has_stop_words
     Py_ssize_t first_column  # of the block in the union of all blocks
     Py_ssize_t n_columns
+    int64_t n_hashed  # 0: a vocabulary block; else the width of a hashed block
     Table vocabulary
     Table stop_words
     Memo memo
@@ -250,7 +253,7 @@ cdef class Kernel:
             block = &self.blocks[b]
             self.n_blocks = b + 1
             self._set_block(block, spec, columns)
-            columns += len(spec["offsets"]) - 1
+            columns += block.n_columns
         if columns != coef.shape[0]:
             raise ValueError(f"the blocks have {columns} columns, the weights {coef.shape[0]}")
         self._set_rows(coef, columns)
@@ -281,7 +284,10 @@ cdef class Kernel:
         cdef const double[::1] idf = spec["idf"]
         cdef const uint32_t[::1] stop_terms = spec["stop_terms"]
         cdef const int64_t[::1] stop_offsets = spec["stop_offsets"]
-        cdef Py_ssize_t n = offsets.shape[0] - 1
+        cdef int64_t n_hashed = spec.get("n_features", 0)
+        cdef Py_ssize_t n = n_hashed if n_hashed else offsets.shape[0] - 1
+        if n_hashed and offsets.shape[0] != 1:
+            raise ValueError("a hashed block has no vocabulary")
         if idf.shape[0] != n:
             raise ValueError("a block's idf does not fit its vocabulary")
         self._keep.extend([terms, offsets, idf, stop_terms, stop_offsets])
@@ -290,6 +296,7 @@ cdef class Kernel:
         block.sublinear = spec["sublinear_tf"]
         block.first_column = first_column
         block.n_columns = n
+        block.n_hashed = n_hashed
         block.idf = &idf[0] if n else NULL
         table_build(&block.vocabulary, terms, offsets)
         block.has_stop_words = stop_offsets.shape[0] > 1
@@ -472,7 +479,7 @@ cdef class Kernel:
                     grams += 1
             pos += length
         for k in range(grams):
-            add_term(block, lookup(&block.vocabulary, self.gram_keys[k],
+            add_term(block, column_of(block, self.gram_keys[k],
                                    self.scratch + self.gram_spans[2 * k], self.gram_spans[2 * k + 1]))
         return 0
 
@@ -551,7 +558,7 @@ cdef class Kernel:
             key_start(&key)
             for k in range(length):
                 key_extend(&key, word[k])
-            term = lookup(&block.vocabulary, key_value(&key), word, length)
+            term = column_of(block, key_value(&key), word, length)
             add_term(block, term)
             if remember and term >= 0:
                 columns[found] = <uint32_t>term
@@ -573,7 +580,7 @@ cdef class Kernel:
                             2 * ((self.gram_keys[grams] * GOLDEN) >> block.vocabulary.shift)])
                         grams += 1
             for k in range(grams):
-                term = lookup(&block.vocabulary, self.gram_keys[k], word + self.gram_spans[2 * k],
+                term = column_of(block, self.gram_keys[k], word + self.gram_spans[2 * k],
                               self.gram_spans[2 * k + 1])
                 add_term(block, term)
                 if remember and term >= 0:
@@ -611,7 +618,7 @@ cdef class Kernel:
                     break
                 key_extend(&key, text[s + m])
                 if m + 1 >= block.min_n:
-                    add_term(block, lookup(&block.vocabulary, key_value(&key), text + s,
+                    add_term(block, column_of(block, key_value(&key), text + s,
                                             m + 1))
         return 0
 
@@ -687,6 +694,82 @@ cdef class Kernel:
                           for k in range(block.n_touched)])
             block.n_touched = 0
         return found
+
+
+cdef inline int64_t column_of(Block* block, uint64_t key, const uint32_t* cps,
+                              Py_ssize_t length) noexcept nogil:
+    """The block's column of the n-gram ``cps[:length]`` (key ``key``), or -1."""
+    if block.n_hashed:
+        return hashed_column(cps, length, block.n_hashed)
+    return lookup(&block.vocabulary, key, cps, length)
+
+
+cdef struct Murmur:  # MurmurHash3 (x86, 32-bit) fed one byte at a time
+    uint32_t h
+    uint32_t pending  # the bytes of a block not yet complete, little-endian
+    int n_pending
+    uint32_t length
+
+
+cdef inline uint32_t rotl32(uint32_t x, int r) noexcept nogil:
+    return (x << r) | (x >> (32 - r))
+
+
+cdef inline uint32_t murmur_mix(uint32_t k) noexcept nogil:
+    k = k * <uint32_t>0xcc9e2d51
+    return rotl32(k, 15) * <uint32_t>0x1b873593
+
+
+cdef inline void murmur_byte(Murmur* m, uint32_t byte) noexcept nogil:
+    m.pending |= byte << (8 * m.n_pending)
+    m.n_pending += 1
+    m.length += 1
+    if m.n_pending == 4:
+        m.h ^= murmur_mix(m.pending)
+        m.h = rotl32(m.h, 13) * 5 + <uint32_t>0xe6546b64
+        m.pending = 0
+        m.n_pending = 0
+
+
+cdef inline int64_t hashed_column(const uint32_t* cps, Py_ssize_t length,
+                                  int64_t width) noexcept nogil:
+    """HashingVectorizer's column of an n-gram: |murmurhash3_32(utf-8 bytes, seed 0)| mod width
+    (the hash read as a signed 32-bit number)."""
+    cdef Murmur m
+    cdef Py_ssize_t k
+    cdef uint32_t cp, h
+    cdef int64_t signed
+    m.h = 0
+    m.pending = 0
+    m.n_pending = 0
+    m.length = 0
+    for k in range(length):
+        cp = cps[k]
+        if cp < 0x80:
+            murmur_byte(&m, cp)
+        elif cp < 0x800:
+            murmur_byte(&m, 0xC0 | (cp >> 6))
+            murmur_byte(&m, 0x80 | (cp & 0x3F))
+        elif cp < 0x10000:
+            murmur_byte(&m, 0xE0 | (cp >> 12))
+            murmur_byte(&m, 0x80 | ((cp >> 6) & 0x3F))
+            murmur_byte(&m, 0x80 | (cp & 0x3F))
+        else:
+            murmur_byte(&m, 0xF0 | (cp >> 18))
+            murmur_byte(&m, 0x80 | ((cp >> 12) & 0x3F))
+            murmur_byte(&m, 0x80 | ((cp >> 6) & 0x3F))
+            murmur_byte(&m, 0x80 | (cp & 0x3F))
+    h = m.h
+    if m.n_pending:
+        h ^= murmur_mix(m.pending)
+    h ^= m.length
+    h ^= h >> 16
+    h = h * <uint32_t>0x85ebca6b
+    h ^= h >> 13
+    h = h * <uint32_t>0xc2b2ae35
+    h ^= h >> 16
+    signed = <int64_t>(<int32_t>h)
+    return (-signed if signed < 0 else signed) % width
 
 
 cdef int compare_columns(const void* a, const void* b) noexcept nogil:

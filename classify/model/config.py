@@ -8,15 +8,13 @@ in ``[data]`` are relative to the experiment file.
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from classify.errors import ClassifyError
+from classify.model.config_schema import build_dataclass, to_plain
 
 ModelType = Literal["logistic_regression", "linear_svm", "ridge", "sgd"]
 
@@ -68,15 +66,36 @@ class CharFeatures:
 
 
 @dataclass(frozen=True)
+class HashedFeatures:
+    """N-grams hashed into a fixed number of columns: no vocabulary to learn or to hold, so
+    out-of-core training can stream (``[training] out_of_core``)."""
+
+    analyzer: Literal["word", "char_wb", "char"] = "word"
+    ngram_range: tuple[int, int] = (1, 2)
+    n_features: int = 2**18
+
+    def __post_init__(self) -> None:
+        _check_ngrams(self.ngram_range, "features.hashed.ngram_range")
+        if not 2**4 <= self.n_features <= 2**31 - 1:
+            raise ClassifyError("features.hashed.n_features must be between 16 and 2**31 - 1")
+
+
+@dataclass(frozen=True)
 class FeaturesConfig:
     """The n-gram families to use: the tables present in ``[features]`` are the ones enabled."""
 
     word: WordFeatures | None = None
     char: CharFeatures | None = None
+    hashed: HashedFeatures | None = None
 
     def __post_init__(self) -> None:
-        if self.word is None and self.char is None:
+        if self.word is None and self.char is None and self.hashed is None:
             raise ClassifyError("[features] enables neither `word` nor `char` n-grams")
+        if self.hashed is not None and (self.word is not None or self.char is not None):
+            raise ClassifyError(
+                "[features.hashed] replaces [features.word] and [features.char]",
+                hint="keep only [features.hashed] for out-of-core training",
+            )
 
 
 @dataclass(frozen=True)
@@ -170,6 +189,21 @@ class TuneConfig:
 
 
 @dataclass(frozen=True)
+class TrainingConfig:
+    """How the model is fitted: in memory (the default), or out of core, streaming the
+    annotation files in chunks of ``chunk_rows`` paragraphs through hashed features and SGD's
+    ``partial_fit``, ``epochs`` passes per model (see classify/training/out_of_core.py)."""
+
+    out_of_core: bool = False
+    chunk_rows: int = 10_000
+    epochs: int = 5
+
+    def __post_init__(self) -> None:
+        if self.chunk_rows < 1 or self.epochs < 1:
+            raise ClassifyError("training.chunk_rows and training.epochs must be at least 1")
+
+
+@dataclass(frozen=True)
 class TrackingConfig:
     # False: the MLflow run records paragraph ids only, never their text (for sensitive sources)
     log_text: bool = True
@@ -193,6 +227,7 @@ class ExperimentConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     thresholds: ThresholdConfig = field(default_factory=ThresholdConfig)
     cv: CVConfig = field(default_factory=CVConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     tune: TuneConfig = field(default_factory=TuneConfig)
     # Where the file was read from; relative data paths resolve against it. Not a setting.
@@ -201,14 +236,29 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         if not self.name or any(c in self.name for c in "/\\") or self.name.startswith("."):
             raise ClassifyError(f"name {self.name!r} cannot name a model bundle folder")
+        out_of_core = self.training.out_of_core
+        if (self.features.hashed is not None) != out_of_core:
+            raise ClassifyError(
+                "[features.hashed] and training.out_of_core go together",
+                hint="out-of-core training streams hashed features; in memory, use word or char",
+            )
+        if out_of_core and (self.model.type != "sgd" or self.model.calibration != "none"):
+            raise ClassifyError(
+                'out-of-core training fits model.type = "sgd" (no calibration)',
+                hint="it needs partial_fit, which only SGD of the linear models has",
+            )
+        if out_of_core and self.cv.evaluate_on:
+            raise ClassifyError(
+                "out-of-core training evaluates on its training rows: no cv.evaluate_on"
+            )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: str = "experiment") -> ExperimentConfig:
-        return _build(cls, data, where, prefix="")
+        return build_dataclass(cls, data, where, prefix="")
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as plain data (what the bundle and the MLflow run record)."""
-        return _to_plain(self)
+        return to_plain(self)
 
     def resolve(self, relative: str) -> Path:
         """A ``[data]`` path, resolved against the experiment file's folder."""
@@ -283,76 +333,6 @@ def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             flat[name] = value
     return flat
-
-
-# ---- schema machinery: one small validator driven by the dataclass annotations ----
-
-
-def _build(cls: type, data: Any, where: str, prefix: str) -> Any:
-    if not isinstance(data, dict):
-        raise ClassifyError(f"{where}: [{prefix.rstrip('.') or 'top level'}] must be a table")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in fields:
-            known = ", ".join(k for k, f in fields.items() if f.metadata.get("setting", True))
-            raise ClassifyError(
-                f"{where}: unknown key {prefix + key!r}", hint=f"known keys here: {known}"
-            )
-        kwargs[key] = _coerce(hints[key], value, where, f"{prefix}{key}")
-    try:
-        return cls(**kwargs)
-    except ClassifyError as exc:
-        raise ClassifyError(f"{where}: {exc.message}", exc.hint) from None
-
-
-def _coerce(hint: Any, value: Any, where: str, key: str) -> Any:
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):  # `X | None`: false (or None) means None
-        inner = next(a for a in args if a is not type(None))
-        return None if value is False or value is None else _coerce(inner, value, where, key)
-    if hint is Any:
-        return value
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ClassifyError(f"{where}: {key} must be a table")
-        value_hint = args[1]
-        return {str(k): _coerce(value_hint, v, where, f"{key}.{k}") for k, v in value.items()}
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, where, f"{key}.")
-    if origin is Literal:
-        if value not in args:
-            choices = ", ".join(repr(a) for a in args)
-            raise ClassifyError(f"{where}: {key} = {value!r} is not one of {choices}")
-        return value
-    if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise ClassifyError(f"{where}: {key} must be a list")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(args[0], v, where, key) for v in value)
-        if len(value) != len(args):
-            raise ClassifyError(f"{where}: {key} must have {len(args)} items")
-        return tuple(_coerce(a, v, where, key) for a, v in zip(args, value, strict=True))
-    if hint is float and isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, hint) and not (hint is int and isinstance(value, bool)):
-        return value
-    raise ClassifyError(f"{where}: {key} must be {hint.__name__}, not {value!r}")
-
-
-def _to_plain(obj: Any) -> Any:
-    if dataclasses.is_dataclass(obj):
-        return {
-            f.name: _to_plain(getattr(obj, f.name))
-            for f in dataclasses.fields(obj)
-            if f.metadata.get("setting", True)
-        }
-    if isinstance(obj, tuple):
-        return [_to_plain(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: _to_plain(v) for k, v in obj.items()}
-    return obj
 
 
 def _check_ngrams(ngrams: tuple[int, int], key: str) -> None:

@@ -47,6 +47,7 @@ class ScoringEngine:
                 "analyzer": block["analyzer"],
                 "ngram_range": tuple(block["ngram_range"]),
                 "sublinear_tf": bool(block["sublinear_tf"]),
+                "n_features": int(block.get("n_features", 0)),
                 **{
                     name: _array(arrays, f"block{b}.{name}", dtype)
                     for name, dtype in _BLOCK_ARRAYS.items()
@@ -72,8 +73,13 @@ class ScoringEngine:
                 output["x"] = _array(arrays, f"theme{j}.isotonic_x", np.float64)
                 output["y"] = _array(arrays, f"theme{j}.isotonic_y", np.float64)
         self._kernel = _kernel.Kernel(blocks, self.coef, self.float32_dot)
-        sizes = [len(block["offsets"]) - 1 for block in blocks]
+        sizes = [block["n_features"] or len(block["offsets"]) - 1 for block in blocks]
         self._block_starts = np.cumsum([0, *sizes]).tolist()  # each block's first column
+
+    @property
+    def hashed(self) -> bool:
+        """Whether a feature block is hashed: its columns then name no n-gram (no rationale)."""
+        return any(block.get("n_features") for block in self.spec["blocks"])
 
     @property
     def n_themes(self) -> int:
@@ -138,6 +144,8 @@ class ScoringEngine:
             >>> engine.terms(engine.features("A drill.")[0][0][:1])
             ['drill']
         """
+        if self.hashed:
+            raise ValueError("a hashed feature column names no n-gram")
         columns = np.asarray(columns, dtype=np.int64)
         blocks = np.searchsorted(self._block_starts, columns, side="right") - 1
         if len(columns) and (blocks.min() < 0 or blocks.max() >= len(self._block_starts) - 1):
@@ -243,6 +251,8 @@ def terms_of(spec: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> dict[
     """
     vocabularies = {}
     for b, block in enumerate(spec["blocks"]):
+        if block.get("n_features"):  # hashed: no vocabulary
+            continue
         cps, offsets = arrays[f"block{b}.terms"], arrays[f"block{b}.offsets"]
         vocabularies[block["name"]] = _decode(cps, offsets)
     return vocabularies

@@ -42,7 +42,7 @@ def export_pipeline(pipeline: Any) -> tuple[dict[str, Any], dict[str, np.ndarray
     classifier = steps["classifier"]
     if type(classifier) is not OneVsRestClassifier:
         raise ValueError(f"cannot export a {type(classifier).__name__} classifier")
-    columns = sum(len(arrays[f"block{b}.idf"]) for b in range(len(blocks)))
+    columns = sum(len(arrays[f"block{b}.idf"]) for b in range(len(blocks)))  # hashed: n_features
     coef = np.zeros((columns, len(classifier.estimators_)), dtype=np.float64)
     intercept = np.zeros(len(classifier.estimators_), dtype=np.float64)
     outputs, dtypes = [], set()
@@ -68,6 +68,10 @@ def export_pipeline(pipeline: Any) -> tuple[dict[str, Any], dict[str, np.ndarray
 
 def _block(vectorizer: Any, arrays: dict[str, np.ndarray], prefix: str) -> dict[str, Any]:
     """One fitted TfidfVectorizer: its settings in the spec, its vocabulary and idf as arrays."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    if type(vectorizer) is HashingVectorizer:
+        return _hashed_block(vectorizer, arrays, prefix)
     settings = {
         "preprocessor": (vectorizer.preprocessor, normalise_text),
         "input": (vectorizer.input, "content"),
@@ -95,6 +99,36 @@ def _block(vectorizer: Any, arrays: dict[str, np.ndarray], prefix: str) -> dict[
         "analyzer": vectorizer.analyzer,
         "ngram_range": list(vectorizer.ngram_range),
         "sublinear_tf": bool(vectorizer.sublinear_tf),
+    }
+
+
+def _hashed_block(vectorizer: Any, arrays: dict[str, np.ndarray], prefix: str) -> dict[str, Any]:
+    """A HashingVectorizer as :func:`classify.model.pipeline.hashing_vectorizer` makes it: no
+    vocabulary (the kernel hashes), an idf of ones (none is applied), counts, l2 norm."""
+    settings = {
+        "preprocessor": (vectorizer.preprocessor, normalise_text),
+        "input": (vectorizer.input, "content"),
+        "tokenizer": (vectorizer.tokenizer, None),
+        "token_pattern": (vectorizer.token_pattern, _TOKEN_PATTERN),
+        "stop_words": (vectorizer.stop_words, None),
+        "binary": (vectorizer.binary, False),
+        "norm": (vectorizer.norm, "l2"),
+        "alternate_sign": (vectorizer.alternate_sign, False),
+        "dtype": (vectorizer.dtype, np.float32),
+    }
+    for setting, (value, expected) in settings.items():
+        if value is not expected and value != expected:
+            raise ValueError(f"cannot export a HashingVectorizer with {setting}={value!r}")
+    if vectorizer.analyzer not in ("word", "char_wb", "char"):
+        raise ValueError(f"cannot export a HashingVectorizer with analyzer={vectorizer.analyzer!r}")
+    arrays[prefix + "terms"], arrays[prefix + "offsets"] = code_points([])
+    arrays[prefix + "stop_terms"], arrays[prefix + "stop_offsets"] = code_points([])
+    arrays[prefix + "idf"] = np.ones(vectorizer.n_features, dtype=np.float64)
+    return {
+        "analyzer": vectorizer.analyzer,
+        "ngram_range": list(vectorizer.ngram_range),
+        "sublinear_tf": False,
+        "n_features": int(vectorizer.n_features),
     }
 
 

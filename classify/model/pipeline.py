@@ -12,14 +12,27 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
+from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.feature_extraction.text import (
+    CountVectorizer,
+    HashingVectorizer,
+    TfidfTransformer,
+    TfidfVectorizer,
+)
 from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
-from classify.model.config import CharFeatures, ExperimentConfig, ModelConfig, WordFeatures
+from classify.model.config import (
+    CharFeatures,
+    ExperimentConfig,
+    HashedFeatures,
+    ModelConfig,
+    WordFeatures,
+)
 from classify.text import chunks, normalise_text
 
 # Paragraphs longer than this are vectorised in chunks of about this size (see _long_text_row).
@@ -41,6 +54,13 @@ def build_pipeline(config: ExperimentConfig) -> Pipeline:
         >>> [name for name, _ in pipeline.steps], type(pipeline[-1].estimator).__name__
         (['features', 'classifier'], 'LogisticRegression')
     """
+    if config.features.hashed is not None:
+        return Pipeline(
+            [
+                ("features", hashing_vectorizer(config.features.hashed)),
+                ("classifier", OneVsRestClassifier(_linear_model(config.model))),
+            ]
+        )
     families = []
     if config.features.word is not None:
         families.append(("word", _tfidf("word", config.features.word)))
@@ -86,7 +106,26 @@ def classifier_scores(classifier: OneVsRestClassifier, x: sp.csr_matrix) -> np.n
     return np.column_stack(columns).astype(np.float64, copy=False)
 
 
-def vectorizers(pipeline: Pipeline) -> list[tuple[str, TfidfVectorizer]]:
+def hashing_vectorizer(features: HashedFeatures) -> HashingVectorizer:
+    """The stateless features of out-of-core training: n-gram counts hashed into
+    ``n_features`` columns, l2-normalised (no idf: it would need a pass over all the data).
+
+    Example:
+        >>> hashing_vectorizer(HashedFeatures(n_features=1024)).transform(["A drill."]).shape
+        (1, 1024)
+    """
+    return HashingVectorizer(
+        analyzer=features.analyzer,
+        preprocessor=normalise_text,
+        ngram_range=features.ngram_range,
+        n_features=features.n_features,
+        alternate_sign=False,  # counts stay counts, as the scoring engine adds them up
+        norm="l2",
+        dtype=np.float32,
+    )
+
+
+def vectorizers(pipeline: Pipeline) -> list[tuple[str, TfidfVectorizer | HashingVectorizer]]:
     """The TF-IDF steps of a pipeline :func:`build_pipeline` built, in column order, with their
     paths in it (``features``, or ``features/word`` in a union). Other shapes: ``ValueError``.
 
@@ -97,7 +136,7 @@ def vectorizers(pipeline: Pipeline) -> list[tuple[str, TfidfVectorizer]]:
         ['features/word', 'features/char']
     """
     features = pipeline[0]
-    if type(features) is TfidfVectorizer:
+    if type(features) in (TfidfVectorizer, HashingVectorizer):
         return [("features", features)]
     if type(features) is FeatureUnion and not features.transformer_weights:
         parts = [(f"features/{name}", t) for name, t in features.transformer_list if t != "drop"]
@@ -154,7 +193,8 @@ def _tfidf_parts(pipeline: Pipeline) -> list[tuple[TfidfVectorizer, float | None
 
 def _chunkable(transformer: object) -> bool:
     # exact type: a subclass may count differently; a callable analyzer may not split at spaces
-    return type(transformer) is TfidfVectorizer and transformer.analyzer in _ANALYZERS
+    kinds = (TfidfVectorizer, HashingVectorizer)
+    return type(transformer) in kinds and transformer.analyzer in _ANALYZERS
 
 
 def _long_text_row(vectorizer: TfidfVectorizer, text: str) -> sp.csr_matrix:
@@ -165,6 +205,10 @@ def _long_text_row(vectorizer: TfidfVectorizer, text: str) -> sp.csr_matrix:
     each chunk boundary (one bigram per ~100,000 characters), and so do ``char`` n-grams that
     span the boundary's whitespace. The summed counts are then weighted as ``transform`` does.
     """
+    if type(vectorizer) is HashingVectorizer:
+        counting = clone(vectorizer).set_params(norm=None)
+        total = sum(counting.transform([chunk]) for chunk in chunks(text, LONG_TEXT_CHARS))
+        return normalize(sp.csr_matrix(total, dtype=vectorizer.dtype), norm=vectorizer.norm)
     totals = np.zeros(len(vectorizer.vocabulary_))
     for chunk in chunks(text, LONG_TEXT_CHARS):
         counts = CountVectorizer.transform(vectorizer, [chunk])  # the counting step only
@@ -255,6 +299,9 @@ def theme_weights(pipeline: Pipeline) -> tuple[list[tuple[str, str]], list[np.nd
     if isinstance(union, FeatureUnion):
         # "word__police" -> ("word", "police"): the union prefixes each name with its family
         features = [tuple(name.split("__", 1)) for name in union.get_feature_names_out().tolist()]
+    elif type(union) is HashingVectorizer:
+        # a hash bucket names no n-gram (several may share it): it goes by its column
+        features = [("hashed", f"#{column}") for column in range(union.n_features)]
     else:
         family = "word" if union.analyzer == "word" else "char"
         features = [(family, name) for name in union.get_feature_names_out().tolist()]

@@ -40,6 +40,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "builtins.dict",
         "builtins.list",
         "builtins.str",
+        "builtins.int",  # the keys of SGD's class_weight dict (out-of-core training)
         "builtins.tuple",
         "numpy.ndarray",
         "numpy.float32",
@@ -49,6 +50,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "sklearn.pipeline.FeatureUnion",
         "sklearn.feature_extraction.text.TfidfVectorizer",
         "sklearn.feature_extraction.text.TfidfTransformer",
+        "sklearn.feature_extraction.text.HashingVectorizer",  # out-of-core training
         "sklearn.multiclass.OneVsRestClassifier",
         "sklearn.multiclass._ConstantPredictor",  # a theme with no positive paragraph
         "sklearn.preprocessing._label.LabelBinarizer",
@@ -184,7 +186,7 @@ def _read_schema(data: bytes, where: str) -> Any:
 @contextmanager
 def _vocabularies_detached(vectorizers: Any) -> Iterator[None]:
     """Take the vocabularies off the vectorizers while the rest is written, then put them back."""
-    kept = [(v, v.vocabulary_) for v in vectorizers]
+    kept = [(v, v.vocabulary_) for v in vectorizers if hasattr(v, "vocabulary_")]
     try:
         for vectorizer, _ in kept:
             del vectorizer.vocabulary_
@@ -200,7 +202,8 @@ def _attach_vocabularies(
     from classify.model.pipeline import vectorizers
 
     try:
-        steps = dict(vectorizers(pipeline))
+        # hashed steps (out-of-core training) have no vocabulary
+        steps = {path: v for path, v in vectorizers(pipeline) if hasattr(v, "idf_")}
     except ValueError:
         raise ClassifyError(f"{where} is not a pipeline classify builds") from None
     if set(vocabularies) != set(steps):

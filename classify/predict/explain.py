@@ -22,6 +22,7 @@ from itertools import chain, repeat
 
 import numpy as np
 
+from classify.errors import ClassifyError
 from classify.model.engine import ScoringEngine
 from classify.model.ngrams import ngram_occurrences, words_of
 from classify.text import normalise_text
@@ -97,6 +98,9 @@ class ThemeRationale:
         return [t for t in up if t.contribution >= KEY_TERM_SHARE * up[0].contribution]
 
 
+RATIONALE_TERMS = 5  # terms per theme that --explain adds to every output row
+
+
 @dataclass(frozen=True, slots=True)
 class Explanation:
     """A paragraph's rationales: one per assigned theme, theme in review, and nearest miss."""
@@ -138,6 +142,12 @@ def explain_rows(
         ...     scores, tags, review)]
         ['assigned']
     """
+    if engine.hashed:
+        raise ClassifyError(
+            "this model's features are hashed (out-of-core training): its columns name no "
+            "words, so it has no rationales",
+            hint="explain with a model trained in memory",
+        )
     decisions = np.asarray(engine.decision_values(texts), dtype=np.float64)
     settings = [engine.block_settings(b) for b in range(len(engine.spec["blocks"]))]
     explanations = []

@@ -108,7 +108,7 @@ def _example_texts(result: TrainingResult) -> list[str]:
     if not result.config.tracking.log_text:
         return list(NEUTRAL_EXAMPLES)
     # the two shortest body paragraphs: small, real, and with the input's true shape
-    texts = sorted(result.training.texts, key=len)
+    texts = sorted(result.example_texts, key=len)
     return texts[:2]
 
 

@@ -146,7 +146,7 @@ def mistakes_table(result: TrainingResult, *, log_text: bool) -> pd.DataFrame:
     table = table[wrong.any(axis=1)].drop(columns=["correct"])
     table["error_margin"] = table["error_margin"].round(6)
     if not log_text:
-        table = table.drop(columns=["text"])
+        table = table.drop(columns=["text"], errors="ignore")  # streamed results have none
     return table.sort_values(["error_margin", "id"], ascending=[False, True], kind="stable")
 
 

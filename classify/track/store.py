@@ -94,9 +94,17 @@ def quiet_mlflow() -> None:
 
 def experiment_id(uri: str, name: str) -> str:
     """The id of the MLflow experiment ``name`` in the store at ``uri``, created if new."""
+    from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(uri)
+    try:
+        client = MlflowClient(uri)
+    except MlflowException as exc:  # e.g. a folder store, which MLflow no longer takes
+        first = str(exc).strip().split(". ")[0]
+        raise ClassifyError(
+            f"cannot use the MLflow store {uri}: {first}",
+            hint="use a database store, e.g. --tracking-uri sqlite:///experiments/mlflow.db",
+        ) from None
     experiment = client.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id

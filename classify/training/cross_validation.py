@@ -12,9 +12,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut
@@ -48,6 +49,25 @@ class CrossValidation:
     # When every fold trained on the same rows (train on one source, test on another): those
     # rows' indices, thresholds and fitted pipeline, so the final model need not be fitted again.
     shared_fit: tuple[np.ndarray, np.ndarray, Pipeline] | None = None
+
+    def evidence(self) -> dict[str, Any]:
+        """The metrics as a model bundle's manifest records them: overall and by slice."""
+        return {
+            "cv_metrics": self.metrics.as_dict(),
+            "cv_metrics_by": {
+                f"{name}={value}": metrics.as_dict()
+                for name, values in self.breakdown.items()
+                for value, metrics in values.items()
+            },
+        }
+
+    def folds_fingerprint(self, ids: Sequence[str]) -> str:
+        """sha256 of which paragraph (``ids``, row for row) each fold held out: runs with the
+        same fingerprint were evaluated on the very same grouped folds."""
+        digest = hashlib.sha256()
+        for paragraph_id, fold in zip(ids, self.fold.tolist(), strict=True):
+            digest.update(f"{paragraph_id}\t{fold}\n".encode())
+        return digest.hexdigest()
 
 
 def grouped_folds(groups: np.ndarray, cv: CVConfig) -> Folds:

@@ -9,7 +9,6 @@ thresholds on out-of-fold scores of the training rows, and fits the final pipeli
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -54,6 +53,11 @@ class TrainingResult:
     def label_set(self) -> LabelSet:
         return self.training.label_set
 
+    @property
+    def example_texts(self) -> list[str]:
+        """Training paragraphs to show as the logged model's input example."""
+        return self.training.texts
+
     def out_of_fold_table(self) -> pd.DataFrame:
         """One row per evaluated paragraph: gold themes, out-of-fold tags, every theme's score."""
         import pandas as pd
@@ -82,10 +86,7 @@ class TrainingResult:
     def folds_fingerprint(self) -> str:
         """sha256 of which paragraph each fold held out: runs with the same fingerprint were
         evaluated on the very same grouped folds, so their figures line up."""
-        digest = hashlib.sha256()
-        for paragraph, fold in zip(self.evaluated.paragraphs, self.cv.fold.tolist(), strict=True):
-            digest.update(f"{paragraph.id}\t{fold}\n".encode())
-        return digest.hexdigest()
+        return self.cv.folds_fingerprint(self.evaluated.ids)
 
     def describe_evaluation(self) -> str:
         """What the cross-validation metrics measure, in one line."""
@@ -109,12 +110,7 @@ class TrainingResult:
                 "kinds": list(self.config.data.kinds),
             },
             "cv_evaluation": self.describe_evaluation(),
-            "cv_metrics": self.cv.metrics.as_dict(),
-            "cv_metrics_by": {
-                f"{name}={value}": metrics.as_dict()
-                for name, values in self.cv.breakdown.items()
-                for value, metrics in values.items()
-            },
+            **self.cv.evidence(),
         }
 
     def save(self, directory: str | Path, *, run_id: str | None = None) -> Path:
@@ -201,6 +197,10 @@ def train(
         >>> len(result.evaluated), sorted(result.thresholds)[:2]
         (130, ['drills', 'legislation'])
     """
+    if config.training.out_of_core:
+        from classify.training.out_of_core import train_out_of_core
+
+        return train_out_of_core(config, progress=progress, n_jobs=n_jobs)
     data = load_labeled_data(config)
     data.label_set.check(sorted(config.thresholds.themes_named()), where="[thresholds]")
     train_rows, test_rows = data_split(config, data)
