@@ -2,6 +2,10 @@
 
     python bench/generalisation.py [experiments/*.toml] [--track]
 
+Experiments are grouped by label set, one result file each: bench/results/generalisation.md for
+the themes, generalisation-<column>.md for another (generalisation-narratives.md). Out-of-core
+experiments are left out (they evaluate on their training rows only).
+
 For each experiment file and each data mix (`seeds`, `authored`, `seeds+authored`):
 
 - "on seeds": the seed documents are held out one at a time (leave-one-document-out), each scored
@@ -39,6 +43,21 @@ def main() -> None:
     args = parser.parse_args()
     files = args.experiments or sorted((ROOT / "experiments").glob("*.toml"))
 
+    from classify.data.labels import load_label_set
+    from classify.model.config import load_experiment
+
+    by_label_set: dict[str, list[Path]] = {}
+    for path in files:
+        config = load_experiment(path)
+        if not config.training.out_of_core:
+            column = load_label_set(config.resolve(config.data.label_set)).column
+            by_label_set.setdefault(column, []).append(path)
+    for column, paths in by_label_set.items():
+        name = "generalisation" if column == "themes" else f"generalisation-{column}"
+        _measure(paths, name, track=args.track)
+
+
+def _measure(files: list[Path], result_name: str, *, track: bool) -> None:
     from classify.model.config import load_experiment
     from classify.training.train import train
 
@@ -52,7 +71,7 @@ def main() -> None:
                 settings = [f'data.mix="{mix}"', 'mlflow_experiment="generalisation"', *overrides]
                 config = load_experiment(path, settings)
                 started = time.perf_counter()
-                result = _train(config) if args.track else train(config, n_jobs=-1)
+                result = _train(config) if track else train(config, n_jobs=-1)
                 seconds = time.perf_counter() - started
                 names = result.label_set.names
                 metrics = result.cv.metrics
@@ -74,8 +93,10 @@ def main() -> None:
     header = "| experiment | mix | " + " | ".join(names) + " | macro-F1 |"
     rule = "|---|---|" + "---|" * len(names) + "---|"
     write_result(
-        "generalisation",
+        result_name,
         [
+            f"Command: `python bench/generalisation.py {' '.join(map(str, files))}`",
+            "",
             "Per-theme F1 and macro-F1; every figure is out-of-fold (see the script's docstring "
             "for the protocol). Rows with mix `authored` in the first table are "
             "train-on-authored / test-on-seeds; rows with mix `seeds` in the second are "

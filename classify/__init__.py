@@ -21,6 +21,7 @@ _EXPORTS = {
     "ClassifyError": "classify.errors",
     "Predictor": "classify.predict.predictor",
     "Prediction": "classify.predict.predictor",
+    "Predictors": "classify.predict.predictors",
     "Paragraph": "classify.data.segment",
     "segment": "classify.data.segment",
     "LabelSet": "classify.data.labels",
@@ -38,6 +39,7 @@ __all__ = [
     "Paragraph",
     "Prediction",
     "Predictor",
+    "Predictors",
     "__version__",
     "load_annotations",
     "load_experiment",
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
     from classify.errors import ClassifyError
     from classify.model.config import ExperimentConfig, load_experiment
     from classify.predict.predictor import Prediction, Predictor
+    from classify.predict.predictors import Predictors
     from classify.training.train import train, train_and_save
 
 

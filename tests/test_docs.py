@@ -24,6 +24,12 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, trained):
         )
     shutil.copytree(trained[1], tmp_path / "models" / "default")
     monkeypatch.chdir(tmp_path)
+    # the narratives model of the "Themes and narratives together" example, made quick too
+    from classify.model.config import load_experiment
+    from classify.training.train import train_and_save
+
+    quick = ("features.char=false", 'thresholds.strategy="fixed"')
+    train_and_save(load_experiment("experiments/narratives.toml", quick), "models")
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
     assert (tmp_path / "models" / "default" / "CURRENT").is_file()

@@ -68,6 +68,16 @@ Model = Annotated[
         "runs:/RUN_ID/model.",
     ),
 ]
+Models = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Model bundle folder, or an MLflow model: models:/NAME@ALIAS, models:/NAME/VERSION, "
+        "runs:/RUN_ID/model. Repeat it to tag with models of several label sets at once "
+        "(default: models/default).",
+    ),
+]
 Jobs = Annotated[
     int, typer.Option("--jobs", "-j", help="Parallel processes for the fits (-1: every core).")
 ]
@@ -110,6 +120,16 @@ def reports_errors(command: F) -> F:
 def fail(message: str) -> None:
     stderr.print(f"error: {printable(message)}", soft_wrap=True)
     raise typer.Exit(1)
+
+
+def load_models(models: list[str] | None, tracking_uri: str | None = None) -> Any:
+    """:func:`load_model` of one ``--model``; several together as one ``Predictors``."""
+    models = models or ["models/default"]
+    if len(models) == 1:
+        return load_model(models[0], tracking_uri)
+    from classify.predict.predictors import Predictors
+
+    return Predictors([load_model(model, tracking_uri) for model in models])
 
 
 def load_model(model: str, tracking_uri: str | None = None) -> Any:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from classify.cli._app import Inputs, Model, app, load_model, reports_errors, stderr, stdout
+from classify.cli._app import Inputs, Models, app, load_models, reports_errors, stderr, stdout
 from classify.data.inputs import OnError  # light: no scikit-learn, no MLflow
 from classify.errors import ClassifyError
 from classify.text import printable
@@ -33,7 +33,7 @@ def predict_command(
     text: Annotated[
         list[str] | None, typer.Option("--text", "-t", help="A text to tag (repeatable).")
     ] = None,
-    model: Model = "models/default",
+    model: Models = None,
     tracking_uri: Annotated[
         str | None,
         typer.Option(
@@ -91,7 +91,8 @@ def predict_command(
         ),
     ] = None,
 ) -> None:
-    """Tag paragraphs with themes; whole documents are segmented and summarised."""
+    """Tag paragraphs with themes (or any label set; several models at once with --model A
+    --model B); whole documents are segmented and summarised."""
     from classify.data.inputs import InputStream, ReadOptions
     from classify.data.skipped import describe_skipped
 
@@ -101,8 +102,10 @@ def predict_command(
             raise ClassifyError("--engine dask reads table files and writes Parquet parts")
         from classify.cli._cluster import predict_with_dask
 
+        if model and len(model) > 1:
+            raise ClassifyError("--engine dask tags with one model", hint="give one --model")
         predict_with_dask(
-            load_model(model, tracking_uri), inputs or [], output, scheduler=scheduler,
+            load_models(model, tracking_uri), inputs or [], output, scheduler=scheduler,
             workers=jobs if jobs > 1 else None, options=options, threshold=parse_thresholds(
                 threshold or []), top_k=top_k, explain=explain, quiet=quiet,
         )  # fmt: skip
@@ -114,7 +117,7 @@ def predict_command(
     from classify.predict.stream import tag_stream
     from classify.predict.writers import open_writer
 
-    predictor = load_model(model, tracking_uri)
+    predictor = load_models(model, tracking_uri)
     explain = explain or fmt == "html"  # the report highlights the rationale terms
     batches = tag_stream(
         predictor, paragraphs, fmt=fmt, threshold=cutoffs, top_k=top_k, jobs=jobs, explain=explain
@@ -127,7 +130,15 @@ def predict_command(
         )
     )
     with (
-        open_writer(fmt, output, stdout, predictor.themes, explain=explain) as writer,
+        open_writer(
+            fmt,
+            output,
+            stdout,
+            predictor.themes,
+            explain=explain,
+            groups=predictor.groups,
+            column=predictor.column,
+        ) as writer,  # fmt: skip
         progress(paragraphs, shown) as update,
     ):
         for batch in batches:

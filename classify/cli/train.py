@@ -99,12 +99,13 @@ def train_command(
             )
         trained.append(result)
         evaluation = result.describe_evaluation()
-        stdout.print(metrics_table(result.cv.metrics, f"{config.name}: {evaluation}"))
+        noun = result.label_set.noun
+        stdout.print(metrics_table(result.cv.metrics, f"{config.name}: {evaluation}", noun=noun))
         for name, values in result.cv.breakdown.items():
             if len(values) > 1:
                 for value, metrics in values.items():
                     title = f"{config.name}, {name}={value}: {evaluation}"
-                    stdout.print(metrics_table(metrics, title))
+                    stdout.print(metrics_table(metrics, title, noun=noun))
         for note in result.notes:
             stderr.print(f"note: {note}")
         seconds = ", ".join(f"{k.replace('_', ' ')} {v:.1f}s" for k, v in result.seconds.items())

@@ -62,7 +62,7 @@ def dataset_files(location: str) -> list[str]:
 
     Example:
         >>> dataset_files("labels")
-        ['labels/authored.jsonl', 'labels/seeds.csv']
+        ['labels/authored.jsonl', 'labels/narratives-authored.jsonl', 'labels/seeds.csv']
     """
     if "://" in location:
         import fsspec
@@ -235,7 +235,9 @@ def score_file(
         stream = InputStream([path], options=options, keep_skipped=SKIPPED_PER_PART)
         rows = 0
         with atomic_path(part) as partial:
-            writer = ParquetWriter(partial, predictor.themes, explain=explain)
+            writer = ParquetWriter(
+                partial, predictor.themes, explain=explain, column=predictor.column
+            )
             for batch in tag_stream(
                 predictor, _allow_empty(stream), fmt="parquet", threshold=threshold,
                 top_k=top_k, explain=explain,

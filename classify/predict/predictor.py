@@ -44,7 +44,8 @@ class Prediction:
 
 
 class Predictor:
-    """A model's scoring engine with its label set and per-theme thresholds.
+    """A model's scoring engine with its label set and per-theme thresholds (several models
+    together: :class:`classify.predict.predictors.Predictors`).
 
     Example:
         >>> predictor = Predictor.load("models/default")  # doctest: +SKIP
@@ -129,7 +130,7 @@ class Predictor:
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:
         """Score matrix ``(len(texts), len(themes))``; the whole batch is vectorised at once."""
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         if not texts:
             return np.zeros((0, len(self.themes)))
         return self.engine.scores(texts)
@@ -173,10 +174,26 @@ class Predictor:
             ...      < 1e-9)
             True
         """
-        texts = _check_texts(texts)
+        texts = check_texts(texts)
         scores = self.scores(texts)
         tags, review = self.decide(scores, threshold=threshold, top_k=top_k)
         return explain_rows(self.engine, self.themes, texts, scores, tags, review)
+
+    def explain_rows(
+        self, texts: Sequence[str], scores: np.ndarray, tags: np.ndarray, review: np.ndarray
+    ) -> list[Explanation]:
+        """The rationales of texts already scored and decided (what ``--explain`` adds)."""
+        return explain_rows(self.engine, self.themes, texts, scores, tags, review)
+
+    @property
+    def column(self) -> str:
+        """The label set's name in outputs: the key its labels go under (``themes``, ...)."""
+        return self.label_set.column
+
+    @property
+    def groups(self) -> None:
+        """One label set: outputs keep their single-model shape (see :class:`Predictors`)."""
+        return None
 
     def review_marks(
         self, scores: np.ndarray, tags: np.ndarray, threshold: Threshold = None
@@ -311,7 +328,8 @@ class Predictor:
         ]
 
 
-def _check_texts(texts: Sequence[str]) -> list[str]:
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """``texts`` as a list, refusing a single string or a non-string item."""
     if isinstance(texts, str):
         raise ClassifyError(
             "predict takes a list of texts, not a single string", hint="wrap it: [text]"

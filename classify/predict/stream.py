@@ -25,7 +25,7 @@ import numpy as np
 
 from classify.data.inputs import InputParagraph
 from classify.errors import ClassifyError
-from classify.predict.explain import Explanation, explain_rows
+from classify.predict.explain import Explanation
 from classify.predict.outputs import OutputFormat, render_batch
 
 if TYPE_CHECKING:
@@ -103,12 +103,11 @@ def _tag(
     scores = predictor.scores(texts)
     kinds = [p.kind for p in batch]
     tags, review = predictor.decide(scores, kinds=kinds, threshold=threshold, top_k=top_k)
-    explanations = (
-        explain_rows(predictor.engine, predictor.themes, texts, scores, tags, review)
-        if explain
-        else None
-    )
-    rendered = render_batch(fmt, predictor.themes, batch, scores, tags, review, explanations)
+    explanations = predictor.explain_rows(texts, scores, tags, review) if explain else None
+    rendered = render_batch(
+        fmt, predictor.themes, batch, scores, tags, review, explanations,
+        groups=predictor.groups, column=predictor.column,
+    )  # fmt: skip
     return TaggedBatch(list(batch), scores, tags, review, rendered.encode("utf-8"), explanations)
 
 
@@ -123,10 +122,12 @@ def _pool(predictor: Predictor, settings: tuple[Any, ...], jobs: int) -> Pool:
         _worker = (predictor, *settings)  # inherited by the forked workers
         context = multiprocessing.get_context("fork")
         return context.Pool(jobs, initializer=_start_worker)
-    if predictor.path is None:
-        raise ClassifyError("--jobs needs a model bundle on disk", hint="save it, or use --jobs 1")
+    bundles = getattr(predictor, "paths", [predictor.path])
+    if None in bundles:
+        raise ClassifyError("--jobs needs model bundles on disk", hint="save them, or use --jobs 1")
     context = multiprocessing.get_context("spawn")
-    return context.Pool(jobs, initializer=_start_worker, initargs=(str(predictor.path), *settings))
+    bundles = [str(path) for path in bundles]
+    return context.Pool(jobs, initializer=_start_worker, initargs=(bundles, *settings))
 
 
 def _in_workers(
@@ -149,14 +150,17 @@ def _collect(batch: list[InputParagraph], result: Any) -> TaggedBatch:
 _worker: tuple[Any, ...] = ()  # in a worker: (predictor, fmt, threshold, top_k, explain)
 
 
-def _start_worker(bundle: str | None = None, *settings: Any) -> None:
-    """A worker's start: the predictor is inherited (fork), or loaded from ``bundle`` (spawn)."""
+def _start_worker(bundles: list[str] | None = None, *settings: Any) -> None:
+    """A worker's start: the predictor is inherited (fork), or loaded from ``bundles`` (spawn:
+    one bundle, or several models used together)."""
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    if bundle is not None:
+    if bundles is not None:
         from classify.predict.predictor import Predictor
+        from classify.predict.predictors import Predictors
 
-        _worker = (Predictor.load(bundle), *settings)
+        loaded = Predictor.load(bundles[0]) if len(bundles) == 1 else Predictors.load_many(bundles)
+        _worker = (loaded, *settings)
 
 
 def _work(columns: tuple[list, ...]) -> tuple[Any, ...]:

@@ -21,7 +21,7 @@ from classify.data.labels import abbreviate
 from classify.data.rows import CSV_LINE_END
 from classify.text import printable
 from classify.track.compare import Comparison, MetricDelta, paragraphs_phrase
-from classify.track.runs import OVERALL, PER_THEME, RunSummary, best_run, union_themes
+from classify.track.runs import OVERALL, PER_THEME, RunSummary, best_runs, union_themes
 
 _THEME_COLUMNS_MAX = 8  # above this many themes the runs table shows micro/macro F1 only
 # the runs table's width without theme columns, and each theme column's (cell and gaps)
@@ -31,7 +31,8 @@ _FIXED_WIDTH, _THEME_WIDTH = 80, 8
 def runs_table(
     runs: Sequence[RunSummary], title: str = "runs", *, width: int | None = None
 ) -> Table:
-    """The runs as a table: child runs indented under their parent, the best macro-F1 starred.
+    """The runs as a table: child runs indented under their parent, each with its label set;
+    the best macro-F1 of each label set starred (label sets' figures do not compare).
 
     Each theme's F1 gets a column when there are at most 8 themes and they fit in ``width``.
     """
@@ -39,13 +40,14 @@ def runs_table(
     fits = width is None or width >= _FIXED_WIDTH + _THEME_WIDTH * len(themes)
     per_theme = bool(themes) and len(themes) <= _THEME_COLUMNS_MAX and fits
     with_status = any(r.status != "FINISHED" for r in runs)  # a column of "finished" is noise
-    best = best_run(runs)
+    bests = best_runs(runs)
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("run", overflow="fold", min_width=8)
     table.add_column("id", no_wrap=True)
     table.add_column("started", no_wrap=True)
     if with_status:
         table.add_column("status", no_wrap=True)
+    table.add_column("label set", overflow="fold", min_width=8)
     table.add_column("data", overflow="fold", min_width=12)
     table.add_column("micro F1", justify="right", no_wrap=True)
     table.add_column("macro F1", justify="right", no_wrap=True)
@@ -55,7 +57,7 @@ def runs_table(
     for run in runs:
         name = f"└ {run.name}" if run.parent_id else run.name
         macro = Text(_number(run.macro_f1))
-        if best is not None and run is best:
+        if any(run is best for best in bests):
             macro = Text(f"*{_number(run.macro_f1)}", style="bold green")
         cells: list[Any] = [
             Text(name, style="dim" if run.parent_id else ""),
@@ -65,11 +67,15 @@ def runs_table(
         if with_status:
             style = "" if run.status == "FINISHED" else "yellow"
             cells.append(Text(run.status.lower(), style=style))
-        cells += [run.data or "-", _number(run.micro_f1), macro]
+        cells += [run.label_set or "-", run.data or "-", _number(run.micro_f1), macro]
         if per_theme:
             cells += [_number(run.metrics.get(f"f1/{t}")) for t in themes]
         table.add_row(*cells)
-    captions = [f"* best macro-F1: {best.name} {best.short_id}"] if best is not None else []
+    captions = [
+        f"* best macro-F1{f' of {best.label_set}' if len(bests) > 1 else ''}: "
+        f"{best.name} {best.short_id}"
+        for best in bests
+    ]
     if per_theme:
         captions.append("theme columns: F1")
     elif themes:
@@ -82,7 +88,7 @@ def runs_table(
 def runs_csv(runs: Sequence[RunSummary]) -> str:
     """The runs as CSV: one row per run, every theme's F1 as a column."""
     themes = union_themes(r.themes for r in runs)
-    best = best_run(runs)
+    bests = best_runs(runs)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator=CSV_LINE_END)
     head = ["run_id", "name", "parent_run_id", "start_time", "status", "data", "evaluation"]
@@ -92,14 +98,14 @@ def runs_csv(runs: Sequence[RunSummary]) -> str:
         values += [r.metrics.get(f"f1/{t}", "") for t in themes]
         start = r.start_time.isoformat() if r.start_time else ""
         row = [r.run_id, r.name, r.parent_id or "", start, r.status, r.data, r.evaluation]
-        writer.writerow([*row, r.label_set, r is best, *values])
+        writer.writerow([*row, r.label_set, any(r is b for b in bests), *values])
     return buffer.getvalue()
 
 
 def runs_records(runs: Sequence[RunSummary]) -> list[dict[str, Any]]:
-    """The runs as plain data for JSON, the best macro-F1 flagged ``best``."""
-    best = best_run(runs)
-    return [{**r.as_dict(), "best": r is best} for r in runs]
+    """The runs as plain data for JSON, each label set's best macro-F1 flagged ``best``."""
+    bests = best_runs(runs)
+    return [{**r.as_dict(), "best": any(r is b for b in bests)} for r in runs]
 
 
 def comparison_view(comparison: Comparison, *, flips: int | None = None) -> RenderableType:

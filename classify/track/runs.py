@@ -122,6 +122,18 @@ def list_runs(
         return summaries
 
 
+def best_runs(runs: Sequence[RunSummary]) -> list[RunSummary]:
+    """:func:`best_run` of each label set's runs: macro-F1 compares only within a label set.
+
+    Example:
+        >>> best_runs([])
+        []
+    """
+    label_sets = dict.fromkeys(r.label_set for r in runs)
+    found = (best_run([r for r in runs if r.label_set == ls]) for ls in label_sets)
+    return [run for run in found if run is not None]
+
+
 def best_run(runs: Sequence[RunSummary]) -> RunSummary | None:
     """The top-level run with the highest macro-F1 (the newest among ties), or ``None``.
 

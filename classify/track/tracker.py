@@ -79,6 +79,10 @@ class MlflowTracker:
                 for value, sliced in values.items():
                     metrics.update({f"{name}_{value}/{k}": v for k, v in sliced.as_dict().items()})
         metrics.update({f"seconds/{k}": v for k, v in result.seconds.items()})
+        # the headline figures also under the label set's name, so that runs of different
+        # label sets in one experiment are never lined up on one "macro_f1" column
+        column = result.label_set.column
+        metrics.update({f"{column}/{k}": metrics[k] for k in ("micro_f1", "macro_f1")})
         mlflow.log_metrics(metrics)
         mlflow.set_tags(
             {
@@ -86,6 +90,7 @@ class MlflowTracker:
                 "label_set": result.label_set.name,
                 "label_set.version": result.label_set.version,
                 "label_set.fingerprint": result.label_set.fingerprint,
+                "label_set.column": result.label_set.column,
                 # the themes in label-set order, so `classify runs` can order its columns
                 "label_set.themes": _themes_tag(result.label_set.names),
                 **({"bundle": str(Path(bundle_dir).resolve())} if bundle_dir else {}),
@@ -99,7 +104,7 @@ class MlflowTracker:
             folder = Path(tmp)
             oof = result.out_of_fold_table()
             if not log_text:  # ids only: the run must not carry paragraph text
-                oof = oof.drop(columns=["text"])
+                oof = oof.drop(columns=["text"], errors="ignore")
             oof.to_csv(folder / "oof_predictions.csv", index=False)
             (folder / "cv_metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
             (folder / "thresholds.json").write_text(json.dumps(result.thresholds, indent=2) + "\n")
@@ -107,7 +112,8 @@ class MlflowTracker:
             from classify.track.reports import write_reports
             from classify.training.metric_tables import metrics_table
 
-            table = metrics_table(result.cv.metrics, f"{result.config.name}: out-of-fold metrics")
+            title = f"{result.config.name}: out-of-fold metrics"
+            table = metrics_table(result.cv.metrics, title, noun=result.label_set.noun)
             (folder / "cv_metrics.txt").write_text(render_text(table))
             for name in (
                 "oof_predictions.csv",
@@ -192,8 +198,11 @@ def log_datasets(result: TrainingResult, *, log_text: bool = True) -> None:
     import mlflow
     from mlflow.data.code_dataset_source import CodeDatasetSource
 
+    from classify.data.annotations import Annotations
     from classify.track.reports import paragraph_table
 
+    if not isinstance(result.training, Annotations):  # streamed (out of core): not held
+        return
     inputs = [("training", result.training, result.data_hash)]
     if set(result.evaluated.ids) != set(result.training.ids):
         inputs.append(("evaluation", result.evaluated, result.evaluated.fingerprint()))

@@ -112,8 +112,9 @@ def metrics_html(metrics: Metrics, title: str) -> str:
     )
 
 
-def metrics_table(metrics: Metrics, title: str) -> Table:
-    """Per-theme precision, recall, F1, support and tag counts, with micro/macro rows.
+def metrics_table(metrics: Metrics, title: str, *, noun: str = "theme") -> Table:
+    """Per-theme precision, recall, F1, support and tag counts, with micro/macro rows; the first
+    column is headed ``noun`` (what a label of the label set is called: theme, narrative).
 
     Example:
         >>> from classify.training.metrics import compute_metrics
@@ -123,7 +124,8 @@ def metrics_table(metrics: Metrics, title: str) -> Table:
     """
     table = Table(title=title)
     for name in METRIC_COLUMNS:
-        table.add_column(name, justify="left" if name == "theme" else "right")
+        header = noun if name == "theme" else name
+        table.add_column(header, justify="left" if name == "theme" else "right")
     *themes, micro, macro = metric_rows(metrics)
     for row in themes:
         table.add_row(*row)
