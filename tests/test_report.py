@@ -153,3 +153,39 @@ def test_an_article_escapes_ids_names_and_kinds():
     row = ReportRow(p, np.array([0.9]), np.array([True]), np.array([False]), None)
     html = article_html('"><b>d', [row], ['"><b>theme'], 0)
     assert "<b>" not in html
+
+
+@pytest.fixture(scope="module")
+def two_label_sets(trained, tmp_path_factory):
+    """The report of the seed article tagged by a themes and a narratives model together, and
+    the same run as JSONL."""
+    from classify.model.config import load_experiment
+    from classify.training.train import train_and_save
+
+    folder = tmp_path_factory.mktemp("two")
+    quick = ("features.char=false", 'thresholds.strategy="fixed"', "thresholds.value=0.3")
+    narratives = load_experiment(SEEDS.parent / "experiments" / "narratives.toml", quick)
+    _, bundle, _ = train_and_save(narratives, folder / "models")
+    args = [str(ARTICLE), "-m", str(trained[1]), "-m", str(bundle), "-q"]
+    made = run_cli("predict", *args, "-f", "html", "-o", str(folder / "report.html"))
+    assert made.returncode == 0, made.stderr
+    rows = [json.loads(line) for line in run_cli("predict", *args, "-f", "jsonl").stdout.split("\n")
+            if line]  # fmt: skip
+    return folder / "report.html", rows
+
+
+@pytest.mark.browser
+def test_a_report_of_two_label_sets_filters_by_either(two_label_sets, page_of):
+    path, rows = two_label_sets
+    page, messages, requests = page_of(path)
+    labels = {(column, label) for row in rows for column in ("themes", "narratives")
+              for label in row[column]}  # fmt: skip
+    assert {column for column, _ in labels} == {"themes", "narratives"}
+    for column, label in sorted(labels):
+        page.click(f'nav button[data-theme="{label}"]')
+        visible = page.locator(".paragraph:not([hidden])")
+        expected = [row["id"] for row in rows if label in row[column]]
+        assert [v.locator(".id").inner_text() for v in visible.all()] == expected
+    page.click('nav button[data-theme=""]')
+    assert page.locator(".paragraph:not([hidden])").count() == len(rows)
+    assert messages == [] and requests == [path.as_uri()]
