@@ -41,14 +41,17 @@ def runs_table(
     per_theme = bool(themes) and len(themes) <= _THEME_COLUMNS_MAX and fits
     with_status = any(r.status != "FINISHED" for r in runs)  # a column of "finished" is noise
     bests = best_runs(runs)
+    label_sets = {run.label_set_short for run in runs}
+    mixed = len(label_sets) > 1  # one label set: named in the caption, not on every row
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("run", overflow="fold", min_width=8)
+    table.add_column("run", overflow="fold", min_width=6)
     table.add_column("id", no_wrap=True)
     table.add_column("started", no_wrap=True)
     if with_status:
         table.add_column("status", no_wrap=True)
-    table.add_column("label set", overflow="fold", min_width=8)
-    table.add_column("data", overflow="fold", min_width=12)
+    if mixed:
+        table.add_column("labels", no_wrap=True)
+    table.add_column("data", overflow="fold", min_width=8)
     table.add_column("micro F1", justify="right", no_wrap=True)
     table.add_column("macro F1", justify="right", no_wrap=True)
     if per_theme:
@@ -62,17 +65,20 @@ def runs_table(
         cells: list[Any] = [
             Text(name, style="dim" if run.parent_id else ""),
             run.short_id,
-            run.start_time.strftime("%Y-%m-%d %H:%M") if run.start_time else "-",
+            run.start_time.strftime("%m-%d %H:%M") if run.start_time else "-",
         ]
         if with_status:
             style = "" if run.status == "FINISHED" else "yellow"
             cells.append(Text(run.status.lower(), style=style))
-        cells += [run.label_set or "-", run.data or "-", _number(run.micro_f1), macro]
+        if mixed:
+            cells.append(run.label_set_short or "-")
+        cells += [run.data or "-", _number(run.micro_f1), macro]
         if per_theme:
             cells += [_number(run.metrics.get(f"f1/{t}")) for t in themes]
         table.add_row(*cells)
-    captions = [
-        f"* best macro-F1{f' of {best.label_set}' if len(bests) > 1 else ''}: "
+    captions = [f"labels: {label_sets.pop()}"] if len(label_sets) == 1 and runs else []
+    captions += [
+        f"* best macro-F1{f' of {best.label_set_short}' if len(bests) > 1 else ''}: "
         f"{best.name} {best.short_id}"
         for best in bests
     ]

@@ -46,6 +46,12 @@ class RunSummary:
     themes: tuple[str, ...]  # label-set order
     metrics: dict[str, float] = field(repr=False)  # every metric the run logged
     parent_id: str | None = None  # set on the child runs of a tuning run
+    label_set_column: str = ""  # its labels' column (themes, narratives); "" on older runs
+
+    @property
+    def label_set_short(self) -> str:
+        """The label set as a table shows it: its column name, else its name."""
+        return self.label_set_column or self.label_set
 
     @property
     def short_id(self) -> str:
@@ -129,8 +135,8 @@ def best_runs(runs: Sequence[RunSummary]) -> list[RunSummary]:
         >>> best_runs([])
         []
     """
-    label_sets = dict.fromkeys(r.label_set for r in runs)
-    found = (best_run([r for r in runs if r.label_set == ls]) for ls in label_sets)
+    label_sets = dict.fromkeys(r.label_set_short for r in runs)
+    found = (best_run([r for r in runs if r.label_set_short == ls]) for ls in label_sets)
     return [run for run in found if run is not None]
 
 
@@ -263,6 +269,7 @@ def run_summary(run: Run) -> RunSummary:
         themes=themes,
         metrics=metrics,
         parent_id=tags.get(PARENT_TAG),
+        label_set_column=tags.get("label_set.column", ""),
     )
 
 
