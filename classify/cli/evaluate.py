@@ -53,9 +53,11 @@ def evaluate_command(
         }
         stdout.file.write(json.dumps(document) + "\n")
     else:
-        stdout.print(metrics_table(evaluation.metrics, f"{model} on {annotations}"))
+        noun = predictor.label_set.noun
+        stdout.print(metrics_table(evaluation.metrics, f"{model} on {annotations}", noun=noun))
         for key, metrics in sliced.items():
-            stdout.print(metrics_table(metrics, f"{model} on {annotations}, {key}"))
+            title = f"{model} on {annotations}, {key}"
+            stdout.print(metrics_table(metrics, title, noun=noun))
     if evaluation.seen:
         stderr.print(
             f"warning: {evaluation.seen} of {len(labeled)} paragraphs were in this model's "

@@ -65,7 +65,8 @@ def tune_command(
         )
     stdout.print(candidates_table(tuned))
     evaluation = f"nested, {tuned.final.describe_evaluation()}"
-    stdout.print(metrics_table(tuned.final.cv.metrics, f"{config.name} (tuned): {evaluation}"))
+    title = f"{config.name} (tuned): {evaluation}"
+    stdout.print(metrics_table(tuned.final.cv.metrics, title, noun=tuned.final.label_set.noun))
     stdout.print(f"best: {tuned.best_candidate.label}")
     stdout.print(f"model bundle: {bundle}   ({tuned.final.seconds['tuning']:.1f}s)")
     if tracker is not None:
