@@ -2,13 +2,15 @@
 
 The cluster's Parquet parts equal the local engine's output row for row; a worker killed in the
 middle of a run loses nothing and duplicates nothing (Dask runs its tasks again); the model is
-loaded once per worker; the CLI reports bad input in one line and leaves no output behind.
+loaded once per worker; the CLI reports bad input in one line and leaves no output behind; and
+parts go to an object store (a real S3-compatible server on 127.0.0.1) as they go to a folder.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import secrets
 import signal
 from pathlib import Path
 
@@ -230,3 +232,73 @@ def test_train_on_the_cluster_gives_the_local_model(client, quick, tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "models" / "default" / "CURRENT").is_file()
+
+
+@pytest.fixture
+def s3_store(client, monkeypatch):
+    """A real S3-compatible server on 127.0.0.1 (moto's), with this process and every worker
+    pointed at it through fsspec's configuration: an object store with no shared filesystem."""
+    import socket
+
+    import fsspec
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    settings = {"endpoint_url": f"http://127.0.0.1:{port}", "key": "test", "secret": "test"}
+
+    def point_at_server(settings=settings):
+        import fsspec
+
+        fsspec.config.conf["s3"] = dict(settings)
+
+    point_at_server()
+    client.run(point_at_server)
+    fs = fsspec.filesystem("s3", skip_instance_cache=True)
+    bucket = f"tags-{secrets.token_hex(4)}"  # moto's store outlives a server: a new bucket
+    fs.mkdir(bucket)
+    yield fs, bucket
+    fsspec.config.conf.pop("s3", None)
+    client.run(lambda: __import__("fsspec").config.conf.pop("s3", None))
+    server.stop()
+
+
+def test_parts_go_to_an_object_store_and_are_marked_complete(
+    client, trained, texts, tmp_path, s3_store
+):
+    fs, bucket = s3_store
+    bundle = trained[1]
+    folder = write_dataset(tmp_path / "dataset", texts[:400], parts=3)
+    url = f"s3://{bucket}/run-1"
+    run = predict_on_cluster(client, bundle, dataset_files(str(folder)), url)
+    assert run.output == url and run.rows == 400
+    listed = sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"{bucket}/run-1"))
+    assert listed == ["_SUCCESS", "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert fs.ls(bucket) == [f"{bucket}/run-1"]  # no temporary prefix left behind
+    table = pa.concat_tables(
+        pq.read_table(fs.open(f"{bucket}/run-1/part-{k:05d}.parquet", "rb")) for k in range(3)
+    )
+    assert table.equals(local_engine(folder, bundle, tmp_path / "local.parquet"))
+    with pytest.raises(Exception, match="exists"):
+        predict_on_cluster(client, bundle, dataset_files(str(folder)), url)
+
+
+def test_the_cli_writes_to_an_object_store(client, trained, texts, tmp_path, s3_store):
+    import fsspec
+
+    fs, bucket = s3_store
+    folder = write_dataset(tmp_path / "dataset", texts[:200], parts=2)
+    settings = fsspec.config.conf["s3"]
+    done = run_cli(
+        "predict", str(folder), "--engine", "dask", "-m", str(trained[1]), "-q",
+        "--scheduler", client.scheduler.address, "-o", f"s3://{bucket}/cli",
+        env={"FSSPEC_S3_ENDPOINT_URL": settings["endpoint_url"], "FSSPEC_S3_KEY": "test",
+             "FSSPEC_S3_SECRET": "test"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "200 paragraphs from 2 files" in done.stderr and f"s3://{bucket}/cli/" in done.stderr
+    fs.invalidate_cache()
+    assert sorted(p.rsplit("/", 1)[-1] for p in fs.ls(f"{bucket}/cli"))[0] == "_SUCCESS"

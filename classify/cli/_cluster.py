@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from pathlib import Path
 
 from classify.cli._app import stderr
 from classify.data.inputs import ReadOptions
@@ -17,7 +16,7 @@ from classify.text import printable
 def predict_with_dask(
     predictor: Predictor,
     locations: list[str],
-    output: Path | None,
+    output: str | None,
     *,
     scheduler: str | None,
     workers: int | None,
@@ -39,7 +38,8 @@ def predict_with_dask(
         cluster.dataset_files, cluster.predict_on_cluster, cluster.start_client
     )  # fmt: skip
 
-    if output.exists():
+    destination = cluster.Destination(output)
+    if destination.exists():
         raise ClassifyError(f"{output} exists", hint="give a new folder for the Parquet parts")
     files = [file for location in locations for file in dataset_files(location)]
     client = start_client(scheduler, workers=workers)
@@ -64,7 +64,8 @@ def predict_with_dask(
     stderr.print(
         printable(
             f"{'' if not shown else chr(10)}{run.rows:,} paragraphs from {run.files} files in "
-            f"{run.seconds:.1f} s ({rate:,.0f}/s) on {run.workers} Dask workers: {run.output}/"
+            f"{run.seconds:.1f} s ({rate:,.0f}/s) on {run.workers} Dask workers: "
+            f"{str(run.output).rstrip('/')}/"
         ),
         soft_wrap=True,
     )

@@ -43,7 +43,13 @@ def predict_command(
     ] = None,
     fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = "table",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file (atomically).")
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to this file (atomically); --engine dask: a new folder, or an fsspec URL "
+            "(s3://bucket/tags/).",
+        ),
     ] = None,
     threshold: Annotated[
         list[str] | None,
@@ -111,6 +117,12 @@ def predict_command(
         )  # fmt: skip
         return
     paragraphs = InputStream(inputs or [], texts=text or [], options=options)  # checks arguments
+    if output is not None and "://" in output:
+        raise ClassifyError(
+            f"-o {output}: this engine writes a local file",
+            hint="write it locally, or score a dataset with --engine dask -o URL",
+        )
+    output_file = Path(output) if output is not None else None
     cutoffs = parse_thresholds(threshold or [])
     if fmt == "parquet" and output is None:
         raise ClassifyError("--format parquet writes a file", hint="add -o FILE.parquet")
@@ -132,7 +144,7 @@ def predict_command(
     with (
         open_writer(
             fmt,
-            output,
+            output_file,
             stdout,
             predictor.themes,
             explain=explain,

@@ -10,6 +10,12 @@ machine (:class:`classify.data.inputs.InputStream`), tags it with the same code
 for row. Parts are written under a temporary name and renamed, into a temporary folder renamed
 when every part is in: a task Dask retries after losing a worker overwrites its own part, so
 every row is written exactly once, and an interrupted run leaves no folder that looks complete.
+
+The output may also be an fsspec URL (``s3://bucket/tags/``, ``gs://...``): workers without a
+shared filesystem upload their parts (an object is written whole or not at all) into a
+temporary prefix, which is moved to the output when every part is in; an object store cannot
+rename a folder at once, so the move is followed by a ``_SUCCESS`` marker, the sign that the
+output is complete.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ class ClusterRun:
 
     files: int
     rows: int
-    output: Path
+    output: Path | str  # a folder, or an fsspec URL
     seconds: float
     workers: int
     skipped: tuple[Skipped, ...] = ()  # the first few of each file's
@@ -132,20 +138,19 @@ def predict_on_cluster(
         run = predict_on_cluster(client, "models/default", dataset_files("parts/"), "tags/")
         print(run.rows, "rows in", run.seconds, "s on", run.workers, "workers")
     """
-    output = Path(output)
-    if output.exists():
+    destination = Destination(output)
+    if destination.exists():
         raise ClassifyError(f"{output} exists", hint="give a new folder for the Parquet parts")
     started = time.monotonic()
     plugin = BundlePlugin(bundle)
     client.register_plugin(plugin, name=PLUGIN_NAME)
-    partial = output.with_name(f".{output.name}.{secrets.token_hex(4)}.partial")
-    partial.mkdir(parents=True)
+    partial = destination.start()
     futures: list[Any] = []
     try:
         settings = (options or ReadOptions(), threshold, top_k, explain, plugin.key)
         for i, file in enumerate(files):
-            part = str(partial / f"part-{i:05d}.parquet")
-            key = f"classify-part-{i:05d}-{partial.name}"
+            part = f"{partial}/part-{i:05d}.parquet"
+            key = f"classify-part-{i:05d}-{partial.rsplit('/', 1)[-1]}"
             futures.append(client.submit(score_file, file, part, *settings, key=key, pure=False))
         rows, skipped, skipped_rows, skipped_files = 0, [], 0, 0
         for done, future in enumerate(as_completed(futures), 1):
@@ -161,17 +166,81 @@ def predict_on_cluster(
                 "nothing to tag: every row and file was skipped",
                 hint=f"the first: {skipped[0]}" if skipped else None,
             )
-        os.replace(partial, output)
+        destination.commit(partial)
     except BaseException:
         client.cancel(futures)
-        shutil.rmtree(partial, ignore_errors=True)
+        destination.discard(partial)
         raise
     finally:
         client.unregister_worker_plugin(PLUGIN_NAME)
     workers = len(client.scheduler_info().get("workers", {}))
     seconds = time.monotonic() - started
     counts = (tuple(skipped), skipped_rows, skipped_files)
-    return ClusterRun(len(files), rows, output, seconds, workers, *counts)
+    return ClusterRun(len(files), rows, destination.name, seconds, workers, *counts)
+
+
+class Destination:
+    """The output folder of a run: a local (or shared) path, or an fsspec URL. Parts go into a
+    temporary folder beside it (:meth:`start`), which :meth:`commit` makes the output.
+
+    Example:
+        >>> Destination(tmp / "tags").exists(), Destination("memory://bucket/tags").remote
+        (False, True)
+    """
+
+    def __init__(self, output: str | Path) -> None:
+        text = str(output)
+        self.remote = "://" in text and not text.startswith("file://")
+        if self.remote:
+            import fsspec
+
+            try:
+                self.fs, self.root = fsspec.core.url_to_fs(text.rstrip("/"))
+            except (ImportError, ValueError) as exc:  # no package for the protocol, or no such
+                raise ClassifyError(f"cannot write to {text}: {exc}") from None
+            self.name: Path | str = text.rstrip("/")
+        else:
+            self.name = Path(text.removeprefix("file://"))
+
+    def exists(self) -> bool:
+        if not self.remote:
+            return Path(self.name).exists()
+        self.fs.invalidate_cache()
+        return self.fs.exists(self.root)
+
+    def start(self) -> str:
+        """A new temporary folder beside the output; its path or URL."""
+        token = secrets.token_hex(4)
+        if not self.remote:
+            local = Path(self.name)
+            partial = local.with_name(f".{local.name}.{token}.partial")
+            partial.mkdir(parents=True)
+            return str(partial)
+        parent, _, leaf = str(self.name).rpartition("/")
+        return f"{parent}/.{leaf}.{token}.partial"
+
+    def commit(self, partial: str) -> None:
+        """The temporary folder becomes the output: renamed at once on a filesystem; on an
+        object store moved part by part, then marked complete with ``_SUCCESS``."""
+        if not self.remote:
+            os.replace(partial, self.name)
+            return
+        self.fs.invalidate_cache()  # the workers wrote the parts: listings here are stale
+        source = self._path(partial)
+        for part in sorted(self.fs.find(source)):
+            self.fs.copy(part, f"{self.root}/{part.rsplit('/', 1)[-1]}")
+        self.fs.rm(source, recursive=True)
+        self.fs.pipe_file(f"{self.root}/_SUCCESS", b"")
+
+    def discard(self, partial: str) -> None:
+        if not self.remote:
+            shutil.rmtree(partial, ignore_errors=True)
+            return
+        with contextlib.suppress(FileNotFoundError, OSError):
+            self.fs.rm(self._path(partial), recursive=True)
+
+    def _path(self, url: str) -> str:
+        return type(self.fs)._strip_protocol(url)
 
 
 @dataclass(frozen=True)
@@ -231,10 +300,15 @@ def score_file(
     predictor = _PREDICTORS.get(bundle_key)
     if predictor is None:
         raise RuntimeError("the classify model bundle plugin is not on this worker")
-    with _local_copy(file) as (path, source):
+    remote = "://" in part and not part.startswith("file://")
+    local_part = part.removeprefix("file://")
+    with _local_copy(file) as (path, source), contextlib.ExitStack() as stack:
+        if remote:  # written here first, then uploaded whole
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="classify-part-"))
+            local_part = str(Path(folder) / part.rsplit("/", 1)[-1])
         stream = InputStream([path], options=options, keep_skipped=SKIPPED_PER_PART)
         rows = 0
-        with atomic_path(part) as partial:
+        with atomic_path(local_part) as partial:
             writer = ParquetWriter(
                 partial, predictor.themes, explain=explain, column=predictor.column
             )
@@ -247,6 +321,11 @@ def score_file(
                 writer.add(batch)
                 rows += len(batch.paragraphs)
             writer.finish()
+        if remote:
+            import fsspec
+
+            fs, target = fsspec.core.url_to_fs(part)
+            fs.put_file(local_part, target)  # a retried task overwrites its own part
     return Part(rows, tuple(stream.skipped), stream.skipped_rows, stream.skipped_files)
 
 
