@@ -218,3 +218,19 @@ def test_training_two_label_sets_logs_runs_that_compare_within_their_label_set(
     assert {"narratives", "themes"} <= {word for words in shown for word in words}
     assert listed.stdout.count("* best macro-F1 of") == 2
     assert "* best macro-F1 of narratives: narratives" in listed.stdout
+
+
+def test_corrections_merge_into_the_label_sets_own_column(tmp_path):
+    from classify.data.annotation_files import merge_annotations, write_annotations
+
+    narratives = load_label_set(LABELS / "narratives.toml")
+    target = tmp_path / "mine.csv"
+    rows = [{"id": "a:1", "text": "Police held a drill.", "narratives": []},
+            {"id": "a:2", "text": "The threat is growing.", "narratives": []}]  # fmt: skip
+    write_annotations(target, rows, ["id", "narratives", "text"], label_column="narratives")
+    fixed = tmp_path / "fixed.csv"
+    fixed.write_text("id,narratives,text,why\na:2,threat,The threat is growing.,x\n")
+    assert merge_annotations(target, [fixed], narratives).changed == ("a:2",)
+    merged = load_annotations(target, narratives)
+    assert [p.themes for p in merged.paragraphs] == [(), ("threat",)]
+    assert target.read_text().splitlines()[0] == "id,narratives,text"

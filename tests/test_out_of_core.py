@@ -74,6 +74,14 @@ def test_streamed_paragraphs_are_the_loaded_ones(label_set, tmp_path):
         list(stream_annotations([twice], label_set))
 
 
+def test_tune_refuses_an_out_of_core_experiment_in_one_line(tmp_path):
+    grid = 'tune.grid={"model.alpha"=[1e-5,1e-4]}'
+    done = run_cli("tune", str(EXPERIMENT), "--no-track", "--set", grid,
+                   "--models-dir", str(tmp_path))  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "trains out of core; tune fits its candidates in memory" in done.stderr
+
+
 def test_hashed_features_and_out_of_core_go_together():
     with pytest.raises(ClassifyError, match="go together"):
         ExperimentConfig.from_dict({"features": {"hashed": {}}, "model": {"type": "sgd"}})

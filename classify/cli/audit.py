@@ -68,6 +68,7 @@ def audit_command(
     scores = audit_scores(config, data, n_jobs=jobs)
     thresholds = np.array([predictor.thresholds[t] for t in predictor.themes])
     findings = audit_findings(data, scores, thresholds, confidence=confidence, similar=similar)
+    column = predictor.label_set.column  # the labels as they are now, in their own column
     records: dict[str, dict] = {}  # one row per paragraph, its findings together
     for f in findings:
         p = f.paragraph
@@ -75,7 +76,7 @@ def audit_command(
             p.id,
             {
                 "id": p.id, "document": p.document, "start": p.start, "end": p.end,
-                "kind": p.kind, "source": p.source, "themes": list(p.themes),
+                "kind": p.kind, "source": p.source, column: list(p.themes),
                 "suggested": list(f.suggested), "issue": [], "confidence": 0.0, "why": [],
                 "text": p.text,
             },
@@ -87,12 +88,13 @@ def audit_command(
         {**r, "issue": "; ".join(dict.fromkeys(r["issue"])), "why": "; ".join(r["why"])}
         for r in records.values()
     ]
-    columns = ["id", "document", "start", "end", "kind", "source", "themes", "suggested"]
+    columns = ["id", "document", "start", "end", "kind", "source", column, "suggested"]
     columns += ["issue", "confidence", "why", "text"]
     if output is None:
-        stdout.file.write(annotation_bytes(rows, columns, jsonl=False).decode("utf-8"))
+        written = annotation_bytes(rows, columns, jsonl=False, label_column=column)
+        stdout.file.write(written.decode("utf-8"))
     else:
-        write_annotations(output, rows, columns)
+        write_annotations(output, rows, columns, label_column=column)
     labels = sum(1 for f in findings if f.issue == "label")
     pairs = sum(1 for f in findings if f.issue == "near duplicate") // 2
     stderr.print(

@@ -95,6 +95,7 @@ def suggest_command(
         paragraphs, scores, fold_scores, thresholds, predictor.themes,
         n=count, labeled=data.texts, similar=similar,
     )  # fmt: skip
+    column = predictor.label_set.column  # the guesses go where a person labels them
     records = [
         {
             "id": s.paragraph.id,
@@ -103,18 +104,19 @@ def suggest_command(
             "start": s.paragraph.start,
             "end": s.paragraph.end,
             "kind": s.paragraph.kind,
-            "themes": list(s.guess),
+            column: list(s.guess),
             "why": s.why,
             "value": s.value,
             "text": s.paragraph.text,
         }
         for s in picks
     ]
-    columns = ["id", "document", "start", "end", "kind", "themes", "why", "value", "text"]
+    columns = ["id", "document", "start", "end", "kind", column, "why", "value", "text"]
     if output is None:
-        stdout.file.write(annotation_bytes(records, columns, jsonl=False).decode("utf-8"))
+        written = annotation_bytes(records, columns, jsonl=False, label_column=column)
+        stdout.file.write(written.decode("utf-8"))
     else:
-        write_annotations(output, records, columns)
+        write_annotations(output, records, columns, label_column=column)
     taught = Counter(s.theme for s in picks)
     documents = len({s.paragraph.document or s.paragraph.source for s in picks})
     stderr.print(

@@ -31,10 +31,14 @@ COLUMNS = ("id", "document", "start", "end", "kind", "themes", "text")
 
 
 def annotation_bytes(
-    records: Sequence[dict[str, Any]], columns: Sequence[str], *, jsonl: bool
+    records: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    jsonl: bool,
+    label_column: str = "themes",
 ) -> bytes:
-    """Records as an annotation file: JSONL (``themes`` a list) or CSV (``themes`` joined by
-    ``;``), UTF-8, with ``columns`` in that order.
+    """Records as an annotation file: JSONL (the labels, in ``label_column``, a list) or CSV
+    (joined by ``;``), UTF-8, with ``columns`` in that order.
 
     Example:
         >>> annotation_bytes([{"id": "a:1", "themes": ["drills"], "text": "A drill."}],
@@ -43,7 +47,10 @@ def annotation_bytes(
     """
     if jsonl:
         lines = [
-            json.dumps({c: _jsonl_value(r.get(c), c) for c in columns}, ensure_ascii=False)
+            json.dumps(
+                {c: _jsonl_value(r.get(c), c == label_column) for c in columns},
+                ensure_ascii=False,
+            )
             for r in records
         ]
         return "".join(line + "\n" for line in lines).encode("utf-8")
@@ -51,18 +58,23 @@ def annotation_bytes(
     writer = csv.writer(buffer, lineterminator=CSV_LINE_END)
     writer.writerow(columns)
     for r in records:
-        writer.writerow([_csv_value(r.get(c), c) for c in columns])
+        writer.writerow([_csv_value(r.get(c), c == label_column) for c in columns])
     return buffer.getvalue().encode("utf-8")
 
 
 def write_annotations(
-    path: str | Path, records: Sequence[dict[str, Any]], columns: Sequence[str]
+    path: str | Path,
+    records: Sequence[dict[str, Any]],
+    columns: Sequence[str],
+    *,
+    label_column: str = "themes",
 ) -> None:
     """Write records to ``path`` (``.jsonl`` or ``.csv``) atomically."""
     path = Path(path)
     if path.suffix.lower() not in (".csv", ".jsonl"):
         raise ClassifyError(f"{path}: an annotation file is .csv or .jsonl")
-    data = annotation_bytes(records, columns, jsonl=path.suffix.lower() == ".jsonl")
+    jsonl = path.suffix.lower() == ".jsonl"
+    data = annotation_bytes(records, columns, jsonl=jsonl, label_column=label_column)
     try:
         write_file_atomically(path, data)
     except OSError as exc:
@@ -86,8 +98,9 @@ def merge_annotations(
     add: bool = False,
     output: str | Path | None = None,
 ) -> MergeResult:
-    """Take the ``themes`` of every row of ``corrections`` whose id ``target`` has (its text
-    must be the same), append the others when ``add``, and write ``target`` (or ``output``).
+    """Take the labels (the label set's column, ``themes`` for the themes) of every row of
+    ``corrections`` whose id ``target`` has (its text must be the same), append the others when
+    ``add``, and write ``target`` (or ``output``).
 
     Example:
         >>> from classify.data.labels import load_label_set
@@ -102,6 +115,7 @@ def merge_annotations(
     """
     target = Path(target)
     jsonl = target.suffix.lower() == ".jsonl"
+    label_column = label_set.column
     load_annotations(target, label_set)  # the target must be valid before anything is merged
     wanted = load_annotations([Path(p) for p in corrections], label_set)
     records = [record for _, record in read_rows(read_document(target), target, jsonl=jsonl)]
@@ -125,13 +139,14 @@ def merge_annotations(
                 f"{paragraph.id}: its text differs between {target} and the corrections",
                 hint="a merge changes themes only; fix the text in the file itself",
             )
-        elif set(_themes(record.get("themes"))) != set(paragraph.themes):
+        elif set(_themes(record.get(label_column))) != set(paragraph.themes):
             changed.append(paragraph.id)
-        record["themes"] = list(paragraph.themes)
-    if "themes" not in columns:
-        columns.append("themes")
+        record[label_column] = list(paragraph.themes)
+    if label_column not in columns:
+        columns.append(label_column)
     destination = Path(output or target)
-    data = annotation_bytes(records, columns, jsonl=destination.suffix.lower() == ".jsonl")
+    jsonl = destination.suffix.lower() == ".jsonl"
+    data = annotation_bytes(records, columns, jsonl=jsonl, label_column=label_column)
     with tempfile.TemporaryDirectory() as scratch:  # what is written must load back
         check = Path(scratch) / f"merged{destination.suffix}"
         check.write_bytes(data)
@@ -149,11 +164,11 @@ def _themes(value: Any) -> list[str]:
     return [t.strip() for t in str(value or "").split(THEME_SEPARATOR) if t.strip()]
 
 
-def _jsonl_value(value: Any, column: str) -> Any:
-    return _themes(value) if column == "themes" else value
+def _jsonl_value(value: Any, labels: bool) -> Any:
+    return _themes(value) if labels else value
 
 
-def _csv_value(value: Any, column: str) -> Any:
-    if column == "themes" or isinstance(value, list | tuple):  # lists of names: a;b
+def _csv_value(value: Any, labels: bool) -> Any:
+    if labels or isinstance(value, list | tuple):  # lists of names: a;b
         return THEME_SEPARATOR.join(_themes(value))
     return "" if value is None else value

@@ -63,8 +63,11 @@ def run_fits(
 
 def counted_corpus(config: ExperimentConfig, texts: Sequence[str]) -> CountedCorpus | None:
     """The texts' n-grams counted once, or ``None`` where counting cannot stand in for the
-    pipeline (a text long enough to be scored chunk by chunk)."""
-    return CountedCorpus(config, texts) if CountedCorpus.usable(texts) else None
+    pipeline (a text long enough to be scored chunk by chunk, or hashed features: nothing to
+    derive per fold, each fit hashes its texts)."""
+    if config.features.hashed is not None or not CountedCorpus.usable(texts):
+        return None
+    return CountedCorpus(config, texts)
 
 
 def _task(config, texts, y, fit: Fit, corpus: CountedCorpus | None):

@@ -105,6 +105,11 @@ def grid_candidates(config: ExperimentConfig) -> list[Candidate]:
         ['model.C=1', 'model.C=10']
     """
     grid = config.tune.grid
+    if config.training.out_of_core:
+        raise ClassifyError(
+            f"experiment {config.name!r} trains out of core; tune fits its candidates in memory",
+            hint="tune an in-memory experiment, or compare settings with `classify train --set`",
+        )
     if not grid:
         raise ClassifyError(
             f"experiment {config.name!r} has no [tune.grid]",
