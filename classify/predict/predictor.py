@@ -272,8 +272,9 @@ class Predictor:
         threshold: Threshold = None,
         top_k: int | None = None,
     ) -> pd.DataFrame:
-        """A DataFrame in, a DataFrame out, on the same index: ``themes`` and ``review`` (lists
-        of themes) and ``score_<theme>`` for every theme. Imports pandas (only here).
+        """A DataFrame in, a DataFrame out, on the same index: ``themes`` (the label set's
+        column name: ``narratives`` for the narratives) and ``review``, lists of labels, and
+        ``score_<label>`` for every label. Imports pandas (only here).
 
         Example:
             >>> import pandas as pd
@@ -291,7 +292,7 @@ class Predictor:
         names = self.themes
         return pd.DataFrame(
             {
-                "themes": [[n for n, on in zip(names, row, strict=True) if on] for row in tags],
+                self.column: [[n for n, on in zip(names, row, strict=True) if on] for row in tags],
                 "review": [[n for n, on in zip(names, row, strict=True) if on] for row in review],
                 **{f"score_{n}": scores[:, j] for j, n in enumerate(names)},
             },
