@@ -129,6 +129,8 @@ def test_cross_validation_is_grouped_and_leaks_nothing(tmp_path):
         expected[test] = k
     np.testing.assert_array_equal(result.cv.fold, expected)
     assert all(len(set(result.cv.fold[documents == d])) == 1 for d in set(documents))
+    table = result.out_of_fold_table()  # what the MLflow run records, document names included
+    assert table["document"].tolist() == documents.tolist() and "text" not in table.columns
     # held-out documents are unseen: out-of-fold accuracy is chance, not memorised
     gold, tagged = result.training.y.astype(bool), result.cv.tags
     accuracy = (gold == tagged).all(axis=1).mean()

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from classify.training.fits import Fit, counted_corpus, run_fits
 from classify.training.metrics import Metrics, compute_metrics, sliced_metrics
 
 if TYPE_CHECKING:
+    import pandas as pd
     from sklearn.pipeline import Pipeline
 
 Progress = Callable[[int, int], None]
@@ -50,9 +52,32 @@ class CrossValidation:
     # rows' indices, thresholds and fitted pipeline, so the final model need not be fitted again.
     shared_fit: tuple[np.ndarray, np.ndarray, Pipeline] | None = None
 
-    def evidence(self) -> dict[str, Any]:
-        """The metrics as a model bundle's manifest records them: overall and by slice."""
+    def evidence(
+        self,
+        config: ExperimentConfig,
+        evaluation: str,
+        data_hash: str,
+        *,
+        documents: int,
+        sources: Sequence[str],
+        languages: Sequence[str],
+        **training: Any,
+    ) -> dict[str, Any]:
+        """What a model bundle's manifest records: the training data (its hash, the
+        paragraphs' documents, sources and languages; ``training`` adds entries) and these
+        metrics, overall and by slice."""
         return {
+            "training_data": {
+                "hash": data_hash,
+                "annotations": list(config.data.annotations),
+                "paragraphs": len(sources),
+                "documents": documents,
+                "sources": dict(Counter(sources)),
+                "languages": dict(Counter(languages)),
+                "kinds": list(config.data.kinds),
+                **training,
+            },
+            "cv_evaluation": evaluation,
             "cv_metrics": self.metrics.as_dict(),
             "cv_metrics_by": {
                 f"{name}={value}": metrics.as_dict()
@@ -60,6 +85,41 @@ class CrossValidation:
                 for value, metrics in values.items()
             },
         }
+
+    def table(
+        self,
+        themes: Sequence[str],
+        gold: np.ndarray,
+        *,
+        ids: Sequence[str],
+        documents: Sequence[str],
+        sources: Sequence[str],
+        languages: Sequence[str],
+        texts: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """One row per evaluated paragraph (``gold`` labels row for row): its fold, gold and
+        out-of-fold labels, every label's score, and the text when given."""
+        import pandas as pd
+
+        names = np.array(themes, dtype=object)
+        gold = np.asarray(gold).astype(bool)
+        table = pd.DataFrame(
+            {
+                "id": list(ids),
+                "document": list(documents),
+                "source": list(sources),
+                "lang": list(languages),
+                "fold": self.fold.astype(int),
+                "gold": [";".join(names[row]) for row in gold],
+                "predicted": [";".join(names[row]) for row in self.tags],
+                "correct": (gold == self.tags).all(axis=1),
+            }
+        )
+        for j, name in enumerate(themes):
+            table[f"score_{name}"] = np.round(self.scores[:, j].astype(np.float64), 6)
+        if texts is not None:
+            table["text"] = list(texts)
+        return table
 
     def folds_fingerprint(self, ids: Sequence[str]) -> str:
         """sha256 of which paragraph (``ids``, row for row) each fold held out: runs with the

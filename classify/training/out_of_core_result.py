@@ -4,7 +4,6 @@ paragraphs known by id only (:class:`StreamedParagraphs`), their text never held
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,25 +78,13 @@ class OutOfCoreResult:
     def out_of_fold_table(self):
         """One row per paragraph: gold themes, out-of-fold tags, every theme's score (no text:
         it is not held)."""
-        import pandas as pd
-
-        names = np.array(self.label_set.names, dtype=object)
-        gold, tags = self.training.y.astype(bool), self.cv.tags
-        table = pd.DataFrame(
-            {
-                "id": self.training.ids,
-                "document": self.training.documents,
-                "source": self.training.source_names,
-                "lang": self.training.languages,
-                "fold": self.cv.fold,
-                "gold": [";".join(names[row]) for row in gold],
-                "predicted": [";".join(names[row]) for row in tags],
-                "correct": (gold == tags).all(axis=1),
-            }
-        )
-        for j, name in enumerate(names):
-            table[f"score_{name}"] = np.round(self.cv.scores[:, j].astype(np.float64), 6)
-        return table
+        training = self.training
+        names = np.array(training.document_names, dtype=object)
+        return self.cv.table(
+            self.label_set.names, training.y, ids=training.ids,
+            documents=names[np.asarray(training.documents, dtype=int)],
+            sources=training.source_names, languages=training.languages,
+        )  # fmt: skip
 
     def folds_fingerprint(self) -> str:
         return self.cv.folds_fingerprint(self.training.ids)
@@ -108,20 +95,11 @@ class OutOfCoreResult:
 
     def bundle_evidence(self) -> dict[str, Any]:
         training = self.training
-        return {
-            "training_data": {
-                "hash": self.data_hash,
-                "annotations": list(self.config.data.annotations),
-                "paragraphs": len(training),
-                "documents": len(set(training.documents)),
-                "sources": dict(Counter(training.source_names)),
-                "languages": dict(Counter(training.languages)),
-                "kinds": list(self.config.data.kinds),
-                "out_of_core": True,
-            },
-            "cv_evaluation": self.describe_evaluation(),
-            **self.cv.evidence(),
-        }
+        return self.cv.evidence(
+            self.config, self.describe_evaluation(), self.data_hash,
+            documents=len(training.document_names), sources=training.source_names,
+            languages=training.languages, out_of_core=True,
+        )  # fmt: skip
 
     def save(self, directory: str | Path, *, run_id: str | None = None) -> Path:
         from classify.model.bundle import save_bundle

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,28 +59,12 @@ class TrainingResult:
 
     def out_of_fold_table(self) -> pd.DataFrame:
         """One row per evaluated paragraph: gold themes, out-of-fold tags, every theme's score."""
-        import pandas as pd
-
-        names = self.label_set.names
-        rows = []
-        for i, paragraph in enumerate(self.evaluated.paragraphs):
-            predicted = [n for j, n in enumerate(names) if self.cv.tags[i, j]]
-            row = {
-                "id": paragraph.id,
-                "document": paragraph.group,
-                "source": paragraph.source,
-                "lang": paragraph.lang,
-                "fold": int(self.cv.fold[i]),
-                "gold": ";".join(paragraph.themes),
-                "predicted": ";".join(predicted),
-                "correct": set(predicted) == set(paragraph.themes),
-            }
-            row.update(
-                {f"score_{n}": round(float(self.cv.scores[i, j]), 6) for j, n in enumerate(names)}
-            )
-            row["text"] = paragraph.text
-            rows.append(row)
-        return pd.DataFrame(rows)
+        evaluated = self.evaluated
+        return self.cv.table(
+            self.label_set.names, evaluated.y, ids=evaluated.ids, documents=evaluated.groups,
+            sources=evaluated.source_names, languages=evaluated.languages,
+            texts=evaluated.texts,
+        )  # fmt: skip
 
     def folds_fingerprint(self) -> str:
         """sha256 of which paragraph each fold held out: runs with the same fingerprint were
@@ -99,19 +82,11 @@ class TrainingResult:
     def bundle_evidence(self) -> dict[str, Any]:
         """What the model bundle's manifest records about the training data and the evaluation."""
         training = self.training
-        return {
-            "training_data": {
-                "hash": self.data_hash,
-                "annotations": list(self.config.data.annotations),
-                "paragraphs": len(training),
-                "documents": len(set(training.groups)),
-                "sources": dict(Counter(training.source_names)),
-                "languages": dict(Counter(training.languages)),
-                "kinds": list(self.config.data.kinds),
-            },
-            "cv_evaluation": self.describe_evaluation(),
-            **self.cv.evidence(),
-        }
+        return self.cv.evidence(
+            self.config, self.describe_evaluation(), self.data_hash,
+            documents=len(set(training.groups)), sources=training.source_names,
+            languages=training.languages,
+        )  # fmt: skip
 
     def save(self, directory: str | Path, *, run_id: str | None = None) -> Path:
         """Write the fitted model as the new current version of the bundle at ``directory``.
