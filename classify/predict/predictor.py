@@ -186,6 +186,12 @@ class Predictor:
         return explain_rows(self.engine, self.themes, texts, scores, tags, review)
 
     @property
+    def bundle_paths(self) -> list[Path | None]:
+        """The bundle folder, as a list (what a spawned worker process loads; see
+        :class:`~classify.predict.predictors.Predictors`)."""
+        return [self.path]
+
+    @property
     def column(self) -> str:
         """The label set's name in outputs: the key its labels go under (``themes``, ...)."""
         return self.label_set.column

@@ -85,11 +85,8 @@ class Predictors:
         return "labels"  # (several label sets: each goes under its own column, see groups)
 
     @property
-    def path(self) -> None:
-        return None  # several bundles: worker processes are forked with them loaded
-
-    @property
-    def paths(self) -> list[Path | None]:
+    def bundle_paths(self) -> list[Path | None]:
+        """The models' bundle folders (what a spawned worker process loads)."""
         return [p.path for p in self.predictors]
 
     def scores(self, texts: Sequence[str]) -> np.ndarray:

@@ -122,7 +122,7 @@ def _pool(predictor: Predictor, settings: tuple[Any, ...], jobs: int) -> Pool:
         _worker = (predictor, *settings)  # inherited by the forked workers
         context = multiprocessing.get_context("fork")
         return context.Pool(jobs, initializer=_start_worker)
-    bundles = getattr(predictor, "paths", [predictor.path])
+    bundles = predictor.bundle_paths
     if None in bundles:
         raise ClassifyError("--jobs needs model bundles on disk", hint="save them, or use --jobs 1")
     context = multiprocessing.get_context("spawn")
